@@ -1,0 +1,31 @@
+// apps/cli/cli.h — shared plumbing of the `llmdesk` front end. Each command group lives in its own
+// cmd_*.cpp and registers itself here; business logic stays in llmdesk_core.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+
+namespace llmdesk::cli {
+
+// Exit codes shared by all commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadConfig = 2;
+
+struct Context {
+  std::optional<std::string> config_path;  // --config FILE
+  int exit_code = kExitOk;
+
+  // Finds and loads the config (or built-in defaults), printing every diagnostic to stderr.
+  // Returns nullopt when the config has errors; the caller exits with kExitBadConfig.
+  std::optional<config::Config> LoadConfig(bool quiet_warnings = false) const;
+};
+
+void RegisterConfigCommands(CLI::App& app, Context& ctx);
+void RegisterDoctorCommand(CLI::App& app, Context& ctx);
+
+}  // namespace llmdesk::cli

@@ -1,0 +1,50 @@
+// `llmdesk config check [FILE]` and `llmdesk config show [--json]`.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+
+namespace llmdesk::cli {
+
+void RegisterConfigCommands(CLI::App& app, Context& ctx) {
+  auto* group = app.add_subcommand("config", "Check or show the configuration");
+  group->require_subcommand(1);
+
+  auto* check = group->add_subcommand("check", "Validate a config file (exit 0 valid, 2 invalid)");
+  auto file = std::make_shared<std::string>();
+  check->add_option("FILE", *file, "the file to check (default: the one llmdesk would use)");
+  check->callback([&ctx, file] {
+    auto env = config::ProcessEnv();
+    auto path = config::FindConfigFile(file->empty() ? ctx.config_path : std::optional(*file), env);
+    if (!path) {
+      std::cout << "no config file found; llmdesk uses its built-in defaults\n";
+      return;
+    }
+    auto loaded = config::LoadFile(*path, env);
+    for (const auto& d : loaded.diagnostics) std::cerr << d.ToString() << "\n";
+    if (!loaded.ok()) {
+      std::cerr << loaded.errors().size() << " error(s) in " << path->string() << "\n";
+      ctx.exit_code = kExitBadConfig;
+      return;
+    }
+    std::cout << path->string() << ": ok (" << loaded.config.models.size() << " model(s), "
+              << loaded.warnings().size() << " warning(s))\n";
+  });
+
+  auto* show = group->add_subcommand("show", "Print the effective configuration");
+  auto json = std::make_shared<bool>(false);
+  show->add_flag("--json", *json, "print JSON instead of YAML");
+  show->callback([&ctx, json] {
+    auto cfg = ctx.LoadConfig(/*quiet_warnings=*/*json);
+    if (!cfg) {
+      ctx.exit_code = kExitBadConfig;
+      return;
+    }
+    if (*json) std::cout << config::ToJson(*cfg).dump(2) << "\n";
+    else std::cout << "# source: " << (cfg->source.empty() ? "built-in defaults" : cfg->source) << "\n"
+                   << config::ToYaml(*cfg);
+  });
+}
+
+}  // namespace llmdesk::cli

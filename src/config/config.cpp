@@ -1,0 +1,174 @@
+#include "config/config.h"
+
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace llmdesk::config {
+
+std::string Location::ToString() const {
+  if (line == 0) return file.empty() ? "<built-in defaults>" : file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string Diagnostic::ToString() const {
+  std::string out = where.ToString() + (severity == Severity::kError ? ": error: " : ": warning: ");
+  if (!key.empty()) out += key + ": ";
+  return out + message;
+}
+
+bool LoadResult::ok() const { return errors().empty(); }
+
+std::vector<Diagnostic> LoadResult::errors() const {
+  std::vector<Diagnostic> out;
+  for (const auto& d : diagnostics)
+    if (d.severity == Diagnostic::Severity::kError) out.push_back(d);
+  return out;
+}
+
+std::vector<Diagnostic> LoadResult::warnings() const {
+  std::vector<Diagnostic> out;
+  for (const auto& d : diagnostics)
+    if (d.severity == Diagnostic::Severity::kWarning) out.push_back(d);
+  return out;
+}
+
+const ModelConfig* Config::FindModel(const std::string& name) const {
+  for (const auto& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+GetEnv ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+}
+
+Config Defaults(const GetEnv& env) {
+  Config c;
+  ModelConfig m;
+  m.name = "default";
+  m.port = 10500;
+  std::filesystem::path data;
+  if (auto v = env("XDG_DATA_HOME"); v && !v->empty()) data = *v;
+  else if (auto home = env("HOME"); home && !home->empty()) data = std::filesystem::path(*home) / ".local" / "share";
+  if (!data.empty()) m.model = (data / "llmdesk" / "models" / "default.gguf").string();
+  c.models.push_back(m);
+  return c;
+}
+
+std::optional<std::filesystem::path> FindConfigFile(const std::optional<std::string>& explicit_path,
+                                                    const GetEnv& env) {
+  if (explicit_path) return std::filesystem::path(*explicit_path);
+  if (auto v = env("LLMDESK_CONFIG"); v && !v->empty()) return std::filesystem::path(*v);
+  if (std::filesystem::exists("llm_backends.yaml")) return std::filesystem::path("llm_backends.yaml");
+  std::filesystem::path xdg;
+  if (auto v = env("XDG_CONFIG_HOME"); v && !v->empty()) xdg = *v;
+  else if (auto home = env("HOME"); home && !home->empty()) xdg = std::filesystem::path(*home) / ".config";
+  if (!xdg.empty() && std::filesystem::exists(xdg / "llmdesk" / "llm_backends.yaml"))
+    return xdg / "llmdesk" / "llm_backends.yaml";
+  return std::nullopt;
+}
+
+Status CheckModelStartable(const ModelConfig& m) {
+  const std::string where = m.where.line ? " (" + m.where.ToString() + ")" : "";
+  switch (m.kind) {
+    case ModelConfig::Kind::kRemote: return Status::Ok();
+    case ModelConfig::Kind::kCommand:
+      if (!m.model.empty() && !std::filesystem::exists(m.model))
+        return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where);
+      return Status::Ok();
+    case ModelConfig::Kind::kLocal:
+      if (m.model.empty() && m.hf.empty())
+        return Status::InvalidArgument("model '" + m.name + "' has no model file" + where +
+                                       "; add `model: /path/to/model.gguf` (or `hf: owner/repo:QUANT`) to it");
+      if (!m.model.empty() && !std::filesystem::is_regular_file(m.model))
+        return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where +
+                                "; fix `model:` or download the GGUF file there");
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+const char* ToString(OnConflict v) { return v == OnConflict::kFail ? "fail" : "fallback"; }
+const char* ToString(Approval v) { return v == Approval::kAsk ? "ask" : v == Approval::kDeny ? "deny" : "auto"; }
+const char* ToString(ModelConfig::Kind v) {
+  return v == ModelConfig::Kind::kRemote ? "remote" : v == ModelConfig::Kind::kCommand ? "command" : "local";
+}
+
+nlohmann::json ToJson(const Config& c) {
+  using nlohmann::json;
+  auto listener = [](const ListenerConfig& l) {
+    return json{{"host", l.host}, {"port", l.port}, {"token", l.token ? json("<set>") : json(nullptr)}};
+  };
+  json j;
+  j["source"] = c.source.empty() ? json(nullptr) : json(c.source);
+  j["engine"] = {{"llama_server", c.engine.llama_server}};
+  j["gateway"] = listener(c.gateway);
+  j["tool_server"] = listener(c.tool_server);
+  j["tool_server"]["tools"] = c.tool_server.tools;
+  j["ports"] = {{"on_conflict", ToString(c.ports.on_conflict)},
+                {"range", std::to_string(c.ports.range_first) + "-" + std::to_string(c.ports.range_last)}};
+  j["models"] = json::object();
+  for (const auto& m : c.models) {
+    json e = {{"kind", ToString(m.kind)}, {"port", m.port ? json(m.port) : json("auto")}};
+    if (!m.model.empty()) e["model"] = m.model;
+    if (!m.hf.empty()) e["hf"] = m.hf;
+    if (!m.url.empty()) e["url"] = m.url;
+    if (!m.command.empty()) e["command"] = m.command;
+    e["args"] = m.args;
+    e["env"] = m.env;
+    e["ttl"] = m.ttl_s;
+    e["autostart"] = m.autostart;
+    e["startup_timeout"] = m.startup_timeout_s;
+    e["stop_grace"] = m.stop_grace_s;
+    j["models"][m.name] = e;
+  }
+  j["mcp_servers"] = json::object();
+  for (const auto& s : c.mcp_servers) {
+    json e;
+    if (!s.command.empty()) e["command"] = s.command;
+    if (!s.url.empty()) e["url"] = s.url;
+    e["env"] = s.env;
+    json headers = json::object();
+    for (const auto& [k, v] : s.headers) headers[k] = "<set>";  // never print secrets
+    e["headers"] = headers;
+    j["mcp_servers"][s.name] = e;
+  }
+  j["chat"] = {{"max_tool_steps", c.chat.max_tool_steps},
+               {"tool_timeout_s", c.chat.tool_timeout_s},
+               {"approval", ToString(c.chat.approval)}};
+  for (const auto& [tool, a] : c.chat.tool_approval) j["chat"]["tools"][tool] = ToString(a);
+  return j;
+}
+
+namespace {
+YAML::Node JsonToYaml(const nlohmann::json& j) {
+  YAML::Node n;
+  if (j.is_object()) {
+    n = YAML::Node(YAML::NodeType::Map);
+    for (const auto& [k, v] : j.items()) n[k] = JsonToYaml(v);
+  } else if (j.is_array()) {
+    n = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& v : j) n.push_back(JsonToYaml(v));
+  } else if (j.is_string()) {
+    n = j.get<std::string>();
+  } else if (!j.is_null()) {
+    n = j.dump();
+  }
+  return n;
+}
+}  // namespace
+
+std::string ToYaml(const Config& c) {
+  nlohmann::json j = ToJson(c);
+  j.erase("source");
+  YAML::Emitter out;
+  out << JsonToYaml(j);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace llmdesk::config

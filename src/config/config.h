@@ -1,0 +1,161 @@
+// config/config.h — llm_backends.yaml: typed configuration, lookup, validation, emission.
+//
+// Contract
+//  - Load*() never throws and never crashes on bad input: every problem becomes a Diagnostic that
+//    names file:line:col, the key path, what was expected, and (for unknown keys) a "did you mean".
+//  - A LoadResult with any error must not be used to start anything (the CLI exits with code 2).
+//  - Warnings (e.g. a model file that does not exist yet) do not stop loading; starting that model
+//    later fails with CheckModelStartable().
+//  - `~` and `${VAR}` / `${VAR:-default}` are expanded in paths, args, env values, urls and commands;
+//    `${PORT}` and `${MODEL}` are kept: they are llmdesk's macros, filled in when a server is spawned.
+//  - Pure functions, no threads, no globals: the environment is passed in explicitly.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+
+namespace llmdesk::config {
+
+// Where a value came from in the YAML text (1-based; line 0 = built-in default).
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string ToString() const;  // "file:line:col" or "<built-in defaults>"
+};
+
+struct Diagnostic {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  Location where;
+  std::string key;      // dotted path, e.g. "models.default.port"
+  std::string message;  // what was wrong and what was expected
+  // "file:line:col: error: key: message"
+  std::string ToString() const;
+};
+
+struct EngineConfig {
+  std::string llama_server = "auto";  // "auto" = PATH, then the scripts/setup prefix
+};
+
+struct ListenerConfig {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::optional<std::string> token;  // bearer token; none = no auth (loopback only is enforced elsewhere)
+  Location where;
+};
+
+inline const std::vector<std::string>& AllToolNames() {
+  static const std::vector<std::string> kTools = {"calculator", "get_weather", "get_time", "convert_units"};
+  return kTools;
+}
+
+struct ToolServerConfig : ListenerConfig {
+  std::vector<std::string> tools = AllToolNames();
+};
+
+enum class OnConflict { kFallback, kFail };
+
+struct PortsConfig {
+  OnConflict on_conflict = OnConflict::kFallback;
+  int range_first = 10500;
+  int range_last = 10999;
+};
+
+struct ModelConfig {
+  enum class Kind {
+    kLocal,    // llama-server with `model:` (a GGUF file) or `hf:` (a Hugging Face repo:quant)
+    kCommand,  // any OpenAI-compatible server started with `command:` (macros ${PORT}, ${MODEL})
+    kRemote,   // `url:` an already running server, never spawned
+  };
+  std::string name;
+  Kind kind = Kind::kLocal;
+  std::string model;                 // expanded path of the GGUF file (kLocal / kCommand)
+  std::string hf;                    // "owner/repo:QUANT" (kLocal, download handled by models/)
+  std::string url;                   // kRemote base url, e.g. http://gpu-box:8000/v1
+  std::vector<std::string> command;  // kCommand argv (never run through a shell)
+  int port = 0;                      // configured port; 0 = first free port of ports.range
+  std::vector<std::string> args;     // extra llama-server arguments
+  std::map<std::string, std::string> env;
+  int ttl_s = 0;                     // idle seconds before unload; 0 = never
+  bool autostart = false;
+  double startup_timeout_s = 300;
+  double stop_grace_s = 10;
+  Location where;                    // the model's key in the file
+};
+
+struct McpServerConfig {
+  std::string name;
+  std::vector<std::string> command;  // stdio server: command + args
+  std::map<std::string, std::string> env;
+  std::string url;                   // Streamable HTTP server
+  std::map<std::string, std::string> headers;
+  Location where;
+};
+
+enum class Approval { kAuto, kAsk, kDeny };
+
+struct ChatConfig {
+  int max_tool_steps = 8;
+  double tool_timeout_s = 60;
+  Approval approval = Approval::kAuto;
+  std::map<std::string, Approval> tool_approval;  // per-tool override: chat.tools.<name>.approval
+};
+
+struct Config {
+  std::string source;  // path of the file it came from; empty = built-in defaults
+  EngineConfig engine;
+  ListenerConfig gateway{.port = 8760};
+  ToolServerConfig tool_server{{.port = 8763}};
+  PortsConfig ports;
+  std::vector<ModelConfig> models;  // in file order
+  std::vector<McpServerConfig> mcp_servers;
+  ChatConfig chat;
+
+  const ModelConfig* FindModel(const std::string& name) const;
+};
+
+// Environment lookups are injected so tests (and the GUI) control them.
+using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
+GetEnv ProcessEnv();
+
+struct LoadResult {
+  Config config;
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+  bool ok() const;                      // no errors
+  std::vector<Diagnostic> errors() const;
+  std::vector<Diagnostic> warnings() const;
+};
+
+// Built-in defaults: tool server 8763, gateway 8760, one model "default" on port 10500 whose
+// file is $XDG_DATA_HOME/llmdesk/models/default.gguf (~/.local/share/llmdesk/models/default.gguf).
+Config Defaults(const GetEnv& env);
+
+// The file to use: explicit path, $LLMDESK_CONFIG, ./llm_backends.yaml,
+// $XDG_CONFIG_HOME/llmdesk/llm_backends.yaml (or ~/.config/...). nullopt = use Defaults().
+std::optional<std::filesystem::path> FindConfigFile(const std::optional<std::string>& explicit_path,
+                                                    const GetEnv& env);
+
+LoadResult LoadFile(const std::filesystem::path& path, const GetEnv& env);
+LoadResult LoadString(const std::string& yaml, const std::string& file_name, const GetEnv& env);
+
+// Errors that only matter when a model is about to start (missing GGUF file, no model at all).
+Status CheckModelStartable(const ModelConfig& model);
+
+// The effective configuration, for `llmdesk config show [--json]`.
+nlohmann::json ToJson(const Config& config);
+std::string ToYaml(const Config& config);
+
+const char* ToString(OnConflict v);
+const char* ToString(Approval v);
+const char* ToString(ModelConfig::Kind v);
+
+}  // namespace llmdesk::config

@@ -1,0 +1,282 @@
+// Parses llm_backends.yaml into Config, collecting every problem as a Diagnostic.
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace llmdesk::config {
+namespace {
+
+using detail::YamlReader;
+constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+
+void ParseEngine(YamlReader& r, const YAML::Node& node, EngineConfig& out) {
+  if (!r.CheckMap(node, "engine", {"llama_server"})) return;
+  if (node["llama_server"]) {
+    if (auto v = r.Expanded(node["llama_server"], "engine.llama_server")) {
+      if (*v != "auto" && (v->empty() || (*v)[0] != '/'))
+        r.Error(node["llama_server"], "engine.llama_server", "expected 'auto' or an absolute path, got '" + *v + "'");
+      else
+        out.llama_server = *v;
+    }
+  }
+}
+
+void ParseListener(YamlReader& r, const YAML::Node& node, const std::string& key, ListenerConfig& out,
+                   std::vector<std::string> allowed) {
+  allowed.insert(allowed.end(), {"host", "port", "token"});
+  out.where = r.Loc(node);
+  if (!r.CheckMap(node, key, allowed)) return;
+  if (node["host"]) {
+    if (auto v = r.String(node["host"], key + ".host")) out.host = *v;
+  }
+  if (node["port"]) {
+    if (auto v = r.Int(node["port"], key + ".port", 1, 65535)) out.port = *v, out.where = r.Loc(node["port"]);
+  }
+  if (node["token"] && !node["token"].IsNull()) {
+    if (auto v = r.Expanded(node["token"], key + ".token")) out.token = *v;
+  }
+}
+
+void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& out) {
+  ParseListener(r, node, "tool_server", out, {"tools"});
+  if (!node.IsMap() || !node["tools"]) return;
+  auto tools = r.ExpandedList(node["tools"], "tool_server.tools");
+  if (!tools) return;
+  out.tools.clear();
+  for (size_t i = 0; i < tools->size(); ++i) {
+    const std::string& name = (*tools)[i];
+    const auto& known = AllToolNames();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string hint = detail::ClosestMatch(name, known);
+      r.Error(node["tools"][i], "tool_server.tools", "unknown tool '" + name + "'" +
+              (hint.empty() ? "" : "; did you mean '" + hint + "'?") + " (known: calculator, get_weather, get_time, convert_units)");
+    } else {
+      out.tools.push_back(name);
+    }
+  }
+}
+
+void ParsePorts(YamlReader& r, const YAML::Node& node, PortsConfig& out) {
+  if (!r.CheckMap(node, "ports", {"on_conflict", "range"})) return;
+  if (node["on_conflict"]) {
+    if (auto v = r.Choice(node["on_conflict"], "ports.on_conflict", {"fallback", "fail"}))
+      out.on_conflict = *v == "fail" ? OnConflict::kFail : OnConflict::kFallback;
+  }
+  if (node["range"]) {
+    auto text = r.String(node["range"], "ports.range");
+    static const std::regex kRange(R"(\s*(\d{1,5})\s*-\s*(\d{1,5})\s*)");
+    std::smatch m;
+    if (text && std::regex_match(*text, m, kRange)) {
+      int first = std::stoi(m[1]), last = std::stoi(m[2]);
+      if (first >= 1 && last <= 65535 && first <= last) {
+        out.range_first = first, out.range_last = last;
+        return;
+      }
+    }
+    if (text) r.Error(node["range"], "ports.range", "expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 10500-10999, got '" + *text + "'");
+  }
+}
+
+void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_node, const YAML::Node& node,
+                ModelConfig& m) {
+  const std::string key = "models." + name;
+  m.name = name;
+  m.where = r.Loc(key_node);
+  if (node.IsNull()) return;  // `default:` with nothing: a placeholder, rejected at start
+  if (!r.CheckMap(node, key, {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
+                              "startup_timeout", "stop_grace"}))
+    return;
+  auto get = [&](const char* k) { return node[k]; };
+  if (get("model")) m.model = r.Expanded(get("model"), key + ".model").value_or("");
+  if (get("hf")) {
+    static const std::regex kHf(R"([\w.-]+/[\w.-]+(:[\w.-]+)?)");
+    auto v = r.String(get("hf"), key + ".hf");
+    if (v && !std::regex_match(*v, kHf))
+      r.Error(get("hf"), key + ".hf", "expected owner/repo or owner/repo:QUANT, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M");
+    else if (v)
+      m.hf = *v;
+  }
+  if (get("url")) {
+    auto v = r.Expanded(get("url"), key + ".url");
+    if (v && v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+      r.Error(get("url"), key + ".url", "expected an http:// or https:// base url, e.g. http://gpu-box:8000/v1");
+    else if (v)
+      m.url = *v, m.kind = ModelConfig::Kind::kRemote;
+  }
+  if (get("command")) {
+    const YAML::Node& c = get("command");
+    std::optional<std::vector<std::string>> argv;
+    if (c.IsScalar()) {  // "server --port ${PORT}": split on spaces, still never run through a shell
+      if (auto text = r.Expanded(c, key + ".command")) {
+        std::istringstream words(*text);
+        argv.emplace(std::istream_iterator<std::string>(words), std::istream_iterator<std::string>());
+      }
+    } else {
+      argv = r.ExpandedList(c, key + ".command");
+    }
+    if (argv && argv->empty()) r.Error(c, key + ".command", "expected a command to run, got an empty one");
+    else if (argv) m.command = *argv, m.kind = ModelConfig::Kind::kCommand;
+  }
+  if (get("port")) m.port = r.Int(get("port"), key + ".port", 1, 65535).value_or(0);
+  if (get("args")) m.args = r.ExpandedList(get("args"), key + ".args").value_or(std::vector<std::string>{});
+  if (get("env")) m.env = r.ExpandedMap(get("env"), key + ".env").value_or(std::map<std::string, std::string>{});
+  if (get("ttl")) m.ttl_s = r.Int(get("ttl"), key + ".ttl", 0, 365 * 24 * 3600).value_or(0);
+  if (get("autostart")) m.autostart = r.Bool(get("autostart"), key + ".autostart").value_or(false);
+  if (get("startup_timeout"))
+    m.startup_timeout_s = r.Number(get("startup_timeout"), key + ".startup_timeout", 0.1, 86400).value_or(300);
+  if (get("stop_grace")) m.stop_grace_s = r.Number(get("stop_grace"), key + ".stop_grace", 0, 3600).value_or(10);
+
+  int sources = !m.model.empty() + !m.hf.empty() + !m.url.empty();
+  if (!m.url.empty() && (sources > 1 || !m.command.empty() || !m.args.empty()))
+    r.Error(key_node, key, "a `url:` entry is an already running server: remove model/hf/command/args from it");
+  else if (!m.model.empty() && !m.hf.empty())
+    r.Error(key_node, key, "give either `model:` (a local GGUF file) or `hf:` (a Hugging Face repo), not both");
+  if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model))
+    r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
+}
+
+void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& key_node, const YAML::Node& node,
+                    McpServerConfig& s) {
+  const std::string key = "mcp_servers." + name;
+  s.name = name;
+  s.where = r.Loc(key_node);
+  if (!r.CheckMap(node, key, {"command", "args", "env", "url", "headers"})) return;
+  if (node["command"]) {
+    if (auto v = r.Expanded(node["command"], key + ".command")) s.command.push_back(*v);
+  }
+  if (node["args"]) {
+    auto args = r.ExpandedList(node["args"], key + ".args");
+    if (args) s.command.insert(s.command.end(), args->begin(), args->end());
+  }
+  if (node["env"]) s.env = r.ExpandedMap(node["env"], key + ".env").value_or(std::map<std::string, std::string>{});
+  if (node["url"]) s.url = r.Expanded(node["url"], key + ".url").value_or("");
+  if (node["headers"])
+    s.headers = r.ExpandedMap(node["headers"], key + ".headers").value_or(std::map<std::string, std::string>{});
+  if (s.command.empty() == s.url.empty())
+    r.Error(key_node, key, "expected exactly one of `command:` (a stdio server) or `url:` (a Streamable HTTP server)");
+}
+
+Approval ToApproval(const std::string& s) {
+  return s == "ask" ? Approval::kAsk : s == "deny" ? Approval::kDeny : Approval::kAuto;
+}
+
+void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out) {
+  if (!r.CheckMap(node, "chat", {"max_tool_steps", "tool_timeout_s", "approval", "tools"})) return;
+  const std::vector<std::string> approvals = {"auto", "ask", "deny"};
+  if (node["max_tool_steps"]) out.max_tool_steps = r.Int(node["max_tool_steps"], "chat.max_tool_steps", 1, 100).value_or(8);
+  if (node["tool_timeout_s"])
+    out.tool_timeout_s = r.Number(node["tool_timeout_s"], "chat.tool_timeout_s", 0.1, 3600).value_or(60);
+  if (node["approval"]) {
+    if (auto v = r.Choice(node["approval"], "chat.approval", approvals)) out.approval = ToApproval(*v);
+  }
+  if (node["tools"] && r.IsMap(node["tools"], "chat.tools")) {
+    for (const auto& kv : node["tools"]) {
+      const std::string name = kv.first.Scalar();
+      if (auto v = r.Choice(kv.second, "chat.tools." + name, approvals)) out.tool_approval[name] = ToApproval(*v);
+    }
+  }
+}
+
+// Two listeners on one port can never both start: name both places.
+void CheckDuplicatePorts(YamlReader& r, const Config& c) {
+  struct Use { std::string key; Location where; };
+  std::map<int, Use> used;
+  auto claim = [&](int port, const std::string& key, const Location& where) {
+    if (port == 0) return;
+    auto [it, fresh] = used.emplace(port, Use{key, where});
+    if (!fresh)
+      r.Error(where, key, "port " + std::to_string(port) + " is already used by " + it->second.key + " (" +
+                              it->second.where.ToString() + "); give each entry its own port");
+  };
+  claim(c.gateway.port, "gateway.port", c.gateway.where);
+  claim(c.tool_server.port, "tool_server.port", c.tool_server.where);
+  for (const auto& m : c.models) {
+    if (m.kind != ModelConfig::Kind::kRemote) claim(m.port, "models." + m.name + ".port", m.where);
+  }
+}
+
+template <typename Entry, typename ParseFn>
+void ParseNamedEntries(YamlReader& r, const YAML::Node& node, const std::string& key, std::vector<Entry>& out,
+                       ParseFn parse) {
+  if (node.IsNull()) return;
+  if (!r.IsMap(node, key)) return;
+  for (const auto& kv : node) {
+    const std::string name = kv.first.Scalar();
+    static const std::regex kName(R"([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})");
+    if (!std::regex_match(name, kName)) {
+      r.Error(kv.first, key + "." + name, "names use letters, digits, '_', '-', '.', ':' (at most 64)");
+      continue;
+    }
+    Entry entry;
+    parse(r, name, kv.first, kv.second, entry);
+    out.push_back(std::move(entry));
+  }
+}
+
+}  // namespace
+
+LoadResult LoadString(const std::string& yaml, const std::string& file_name, const GetEnv& env) {
+  LoadResult result;
+  result.config = Defaults(env);
+  result.config.source = file_name;
+  YamlReader r(file_name, env, result.diagnostics);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    r.Error(Location{file_name, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+    return result;
+  }
+  if (root.IsNull()) return result;  // an empty file means: all defaults
+  if (!r.CheckMap(root, "", {"engine", "gateway", "tool_server", "ports", "models", "mcp_servers", "chat"}))
+    return result;
+  Config& c = result.config;
+  try {
+    if (root["engine"]) ParseEngine(r, root["engine"], c.engine);
+    if (root["gateway"]) ParseListener(r, root["gateway"], "gateway", c.gateway, {});
+    if (root["tool_server"]) ParseToolServer(r, root["tool_server"], c.tool_server);
+    if (root["ports"]) ParsePorts(r, root["ports"], c.ports);
+    if (root["models"]) {
+      c.models.clear();
+      ParseNamedEntries(r, root["models"], "models", c.models, ParseModel);
+    }
+    if (root["mcp_servers"]) ParseNamedEntries(r, root["mcp_servers"], "mcp_servers", c.mcp_servers, ParseMcpServer);
+    if (root["chat"]) ParseChat(r, root["chat"], c.chat);
+  } catch (const YAML::Exception& e) {  // defensive: the reader avoids throwing accessors
+    r.Error(Location{file_name, e.mark.line + 1, e.mark.column + 1}, "", std::string("unexpected YAML: ") + e.what());
+  }
+  CheckDuplicatePorts(r, c);
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+  });
+  return result;
+}
+
+LoadResult LoadFile(const std::filesystem::path& path, const GetEnv& env) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  std::string problem;
+  if (ec) problem = "cannot read the file: " + ec.message() + "; check the path, or run without --config for defaults";
+  else if (size > kMaxConfigBytes) problem = "file is larger than 4 MiB; is this really llm_backends.yaml?";
+  std::string text;
+  if (problem.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+    if (!in) problem = "cannot read the file";
+    else if (text.find('\0') != std::string::npos) problem = "file contains NUL bytes; expected YAML text";
+  }
+  if (!problem.empty()) {
+    LoadResult result;
+    result.config = Defaults(env);
+    result.diagnostics.push_back({Diagnostic::Severity::kError, {path.string(), 1, 1}, "", problem});
+    return result;
+  }
+  return LoadString(text, path.string(), env);
+}
+
+}  // namespace llmdesk::config

@@ -1,0 +1,88 @@
+#include "net/http_policy.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <httplib.h>
+
+namespace llmdesk::net {
+
+void ConfigureServer(httplib::Server& server) {
+  server.set_tcp_nodelay(true);
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+}
+
+void ConfigureClient(httplib::Client& client) { client.set_tcp_nodelay(true); }
+
+bool IsLoopbackAddress(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr addr{};
+  std::string text(host);
+  return inet_pton(AF_INET, text.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+bool IsLoopbackHostHeader(std::string_view host) {
+  if (host.empty()) return false;
+  if (host.front() == '[') {  // [::1] or [::1]:port
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    return host.substr(1, close - 1) == "::1";
+  }
+  size_t colon = host.rfind(':');
+  if (colon != std::string_view::npos) {
+    std::string_view port = host.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    host = host.substr(0, colon);
+  }
+  return IsLoopbackAddress(host);
+}
+
+bool IsAllowedOrigin(std::string_view origin) {
+  if (origin.empty()) return true;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.substr(0, scheme.size()) == scheme) {
+      std::string_view rest = origin.substr(scheme.size());
+      if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+      return IsLoopbackHostHeader(rest);
+    }
+  }
+  return false;  // "null", file://, chrome-extension://… are not ours
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
+  return diff == 0;
+}
+
+int CheckRequest(const httplib::Request& req, const std::string& token, std::string& why) {
+  // Only enforce the Host check when the server trusts loopback alone; a token-protected
+  // server bound to a LAN address is reached by other names on purpose.
+  if (token.empty() && !IsLoopbackHostHeader(req.get_header_value("Host"))) {
+    why = "Host header '" + req.get_header_value("Host") + "' is not a loopback name (DNS rebinding protection)";
+    return 403;
+  }
+  if (!IsAllowedOrigin(req.get_header_value("Origin"))) {
+    why = "Origin '" + req.get_header_value("Origin") + "' is not allowed (DNS rebinding protection)";
+    return 403;
+  }
+  if (!token.empty()) {
+    const std::string auth = req.get_header_value("Authorization");
+    const std::string_view prefix = "Bearer ";
+    if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0 ||
+        !ConstantTimeEquals(std::string_view(auth).substr(prefix.size()), token)) {
+      why = "missing or wrong bearer token (send 'Authorization: Bearer <token>')";
+      return 401;
+    }
+  }
+  return 0;
+}
+
+}  // namespace llmdesk::net

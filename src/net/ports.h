@@ -1,0 +1,40 @@
+// net/ports.h — who holds a TCP port, read from /proc (Linux).
+//
+// LISTEN entries (state 0A) of /proc/net/tcp and /proc/net/tcp6 give the socket inode; scanning
+// /proc/*/fd for "socket:[inode]" gives the PID; /proc/PID/cmdline gives the command. This is a
+// look, not a reservation: the engine's own bind() remains the only proof that a port is free.
+// Processes of other users may be invisible without privileges: then the PID is unknown, but the
+// port is still reported as held.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmdesk::net {
+
+struct PortHolder {
+  int port = 0;
+  std::string address;        // local address of the listening socket, e.g. "127.0.0.1" or "::"
+  unsigned long inode = 0;
+  std::optional<pid_t> pid;   // unknown when the owner is not visible to us
+  std::string command;        // /proc/PID/cmdline with spaces, e.g. "python3 -m http.server 10500"
+
+  // "is held by PID 4242 (python3 -m http.server 10500)"
+  std::string Describe() const;
+  // "stop it with: kill 4242" (or how to find it when the PID is not visible)
+  std::string HowToFree() const;
+};
+
+// All listening TCP sockets on this machine (IPv4 and IPv6).
+std::vector<PortHolder> ListListeners();
+
+// The listener on `port`, if any.
+std::optional<PortHolder> FindPortHolder(int port);
+
+// The command line of a process, or "" when it is gone or not visible.
+std::string ProcessCommandLine(pid_t pid);
+
+}  // namespace llmdesk::net

@@ -1,0 +1,45 @@
+// tests/support/test_support.h — small helpers for tests that use real processes and files.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace llmdesk::test {
+
+// A fresh directory under $TMPDIR, removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `text` to path()/name and returns the full path.
+  std::filesystem::path Write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs argv (no shell) to completion with a time bound; stdout and stderr captured separately.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// build/bin/<name>
+std::filesystem::path BinPath(const std::string& name);
+// The llama-server built by scripts/setup.
+std::filesystem::path LlamaServerPath();
+
+// A port no one listens on right now (the kernel's pick for an ephemeral bind, then released).
+// Racy by nature; tests only use it where the code under test handles a lost race.
+int PickUnusedPort();
+
+}  // namespace llmdesk::test
