@@ -90,6 +90,7 @@ struct ModelConfig {
   double startup_timeout_s = 300;
   double stop_grace_s = 10;
   Location where;                    // the model's key in the file
+  Location port_where;               // the `port:` value, for port conflict messages
 };
 
 struct McpServerConfig {

@@ -120,7 +120,10 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
     if (argv && argv->empty()) r.Error(c, key + ".command", "expected a command to run, got an empty one");
     else if (argv) m.command = *argv, m.kind = ModelConfig::Kind::kCommand;
   }
-  if (get("port")) m.port = r.Int(get("port"), key + ".port", 1, 65535).value_or(0);
+  if (get("port")) {
+    m.port = r.Int(get("port"), key + ".port", 1, 65535).value_or(0);
+    m.port_where = r.Loc(get("port"));
+  }
   if (get("args")) m.args = r.ExpandedList(get("args"), key + ".args").value_or(std::vector<std::string>{});
   if (get("env")) m.env = r.ExpandedMap(get("env"), key + ".env").value_or(std::map<std::string, std::string>{});
   if (get("ttl")) m.ttl_s = r.Int(get("ttl"), key + ".ttl", 0, 365 * 24 * 3600).value_or(0);
@@ -194,7 +197,7 @@ void CheckDuplicatePorts(YamlReader& r, const Config& c) {
   claim(c.gateway.port, "gateway.port", c.gateway.where);
   claim(c.tool_server.port, "tool_server.port", c.tool_server.where);
   for (const auto& m : c.models) {
-    if (m.kind != ModelConfig::Kind::kRemote) claim(m.port, "models." + m.name + ".port", m.where);
+    if (m.kind != ModelConfig::Kind::kRemote) claim(m.port, "models." + m.name + ".port", m.port_where);
   }
 }
 
