@@ -1,0 +1,44 @@
+// tools/builtin.h — internal to src/tools: the factories of the built-in tools (one file each) and
+// the small helpers they share. The public contract is tools.h.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "tools/tools.h"
+
+namespace llmdesk::tools {
+
+Tool MakeCalculatorTool();                          // calculator.cpp
+Tool MakeWeatherTool(const Options& options);       // weather.cpp
+Tool MakeTimeTool();                                // time.cpp
+Tool MakeUnitsTool();                               // units.cpp
+
+// A number the way a person writes it: whole numbers up to 2^53 without a fraction ("1024"), everything
+// else with up to 15 significant digits ("1.4142135623731").
+std::string FormatNumber(double value);
+
+// The candidate closest to `word` by edit distance (case-insensitive), if it is close enough to be a
+// plausible typo; for "did you mean ...?" hints.
+std::optional<std::string> ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
+// A result with one text block and structuredContent — what every tool with an outputSchema returns.
+ToolResult StructuredResult(std::string text, nlohmann::json structured);
+
+// HTTP GET over libcurl (http_get.cpp): bounded by `timeout` (and never past ctx.deadline), aborted when
+// ctx.cancelled() turns true, response body capped at `max_body` bytes. Non-2xx statuses are returned,
+// not errors; transport failures are Unavailable/Timeout/Cancelled statuses with a readable message.
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+};
+Result<HttpResponse> HttpGet(const std::string& url, std::chrono::milliseconds timeout, const CallContext& ctx,
+                             size_t max_body = 1 << 20);
+// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
+std::string UrlEncode(std::string_view text);
+
+}  // namespace llmdesk::tools
