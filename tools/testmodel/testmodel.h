@@ -1,0 +1,100 @@
+// tools/testmodel/testmodel.h — llmdesk-testmodel: writes small llama-architecture GGUF models for tests.
+//
+// No registry reachable from CI ships model weights, so tests generate their own. A model is:
+//   * the tokenizer of a vocab-only GGUF from the llama.cpp source (ggml-vocab-qwen2.gguf), so
+//     llama-server tokenizes and detokenizes like a real Qwen2 model;
+//   * a chat template that renders tools (Qwen2.5-Instruct), so `llama-server --jinja` picks its
+//     Hermes-style <tool_call> format;
+//   * random llama weights (tiny: 2 layers, n_embd 64, F16), deterministic for a seed.
+//
+// Scripted modes (--tool-call, --text) make greedy *and* default sampling emit a fixed token
+// sequence, whatever the prompt. How: every layer's output projection (attn_output, ffn_down) is
+// zero, so the residual stream carries the embedding of the *previous token* unchanged to the
+// output. Each scripted token gets its own one-hot embedding direction ("state"), every other
+// token shares state 0, and output.weight maps state k to a large logit for scripted token k (the
+// last state maps to <|im_end|>). Repeated tokens would break such a previous-token machine, so
+// the answer is cut into pieces (words; for a tool call: the `{"name": …, "arguments": ` head and
+// the arguments) that each become one token the sequence never repeats: an otherwise-unused vocab
+// slot ([PAD…] entries of the Qwen2 vocab) renamed to the piece, or the existing token when the
+// piece already is one (llama.cpp rejects a vocab with two equal texts); a piece that would repeat
+// a token is glued to its neighbour. The Qwen2 vocab predates tool calls, so the slots Qwen2.5
+// uses for <tool_call> (151657) and </tool_call> (151658) are renamed like Qwen2.5.
+//
+// Limits, by design: the scripted call must fit the schema of the tool the request offers —
+// llama-server constrains tool-call output with a grammar, and when it rejects the scripted token
+// the model is off script and rambles until max_tokens (so give requests a max_tokens). The prompt's
+// last token must not be a scripted one; with the Qwen template it is always the "\n" after
+// "<|im_start|>assistant", and blank pieces are never made into tokens of their own.
+//
+// Errors are values: GenerateModel returns a Status whose message says what was wrong.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace llmdesk::testmodel {
+
+struct Shape {
+  int n_layer = 2;
+  int n_embd = 64;
+  int n_head = 4;
+  int n_head_kv = 4;
+  int n_ff = 128;
+  int n_ctx = 4096;
+};
+
+struct ModelSpec {
+  std::filesystem::path out;
+  std::filesystem::path vocab;     // vocab-only GGUF whose tokenizer.ggml.* keys are copied
+  std::filesystem::path chat_template;  // Jinja file stored as tokenizer.chat_template
+  uint64_t seed = 42;
+  Shape shape;
+  // Scripted answer: at most one of these is set.
+  struct ToolCall {
+    std::string name;
+    std::string arguments_json;  // a JSON object, emitted verbatim (its key order is kept)
+  };
+  std::optional<ToolCall> tool_call;
+  std::optional<std::string> text;
+};
+
+// A vocab slot renamed for the model: its new text (raw bytes) and GGUF token type.
+struct SlotEdit {
+  int32_t id = 0;
+  std::string text;
+  int32_t token_type = 0;  // 1 normal (text stored GPT-2 byte-encoded), 4 user-defined (raw)
+};
+
+// The token sequence a scripted model answers with, and the vocab edits it needs.
+struct Script {
+  std::vector<int32_t> tokens;  // emitted in order, then end_token
+  int32_t end_token = 0;
+  std::vector<SlotEdit> edits;
+};
+
+// Checks the spec's shape and scripted answer; the message names the offending flag.
+Status ValidateSpec(const ModelSpec& spec);
+
+// Writes spec.out (a GGUF file). Overwrites an existing file.
+Status GenerateModel(const ModelSpec& spec);
+
+// --- internals shared by the .cpp files of this tool ---------------------------------------------
+
+// GPT-2 byte-level encoding of raw bytes (how BPE vocabs store normal tokens: ' ' -> 'Ġ', ...).
+std::string ByteLevelEncode(const std::string& raw);
+
+// Builds the script for spec against the vocab's token texts (already byte-encoded as stored).
+Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>& vocab_tokens);
+
+// Where the engine's model assets live (vocab GGUFs and templates/), tried in order:
+// $LLMDESK_ENGINE_PREFIX, <exe>/../../.deps/engine, the compile-time LLMDESK_ENGINE_PREFIX.
+std::vector<std::filesystem::path> ModelAssetDirs();
+// The first existing <dir>/<relative> over ModelAssetDirs(), or NotFound listing what was tried.
+Result<std::filesystem::path> FindModelAsset(const std::string& relative);
+
+}  // namespace llmdesk::testmodel
