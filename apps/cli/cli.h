@@ -27,5 +27,6 @@ struct Context {
 
 void RegisterConfigCommands(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
+void RegisterMcpCommands(CLI::App& app, Context& ctx);
 
 }  // namespace llmdesk::cli

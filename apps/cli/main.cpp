@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
                                               "./llm_backends.yaml, $XDG_CONFIG_HOME/llmdesk/llm_backends.yaml)");
   RegisterConfigCommands(app, ctx);
   RegisterDoctorCommand(app, ctx);
+  RegisterMcpCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,118 @@
+// `llmdesk tool-server` (MCP over Streamable HTTP) and `llmdesk mcp-stdio` (MCP over stdin/stdout).
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli.h"
+#include "mcp/mcp.h"
+#include "tools/tools.h"
+
+namespace llmdesk::cli {
+namespace {
+
+struct McpFlags {
+  std::optional<std::string> host;
+  std::optional<int> port;
+  std::optional<std::string> token;
+  bool fixtures = false;
+};
+
+// Blocks SIGINT/SIGTERM in every thread and runs `on_signal` on a watcher thread when one arrives.
+// Must be created before any other thread so they all inherit the mask.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void()> on_signal) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, on_signal = std::move(on_signal)] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (!done_) on_signal();
+    });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait; the signal is consumed there
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_{};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+std::unique_ptr<mcp::Extension> Fixtures(bool enabled) {
+  return enabled ? mcp::MakeConformanceFixtures() : nullptr;
+}
+
+}  // namespace
+
+void RegisterMcpCommands(CLI::App& app, Context& ctx) {
+  auto flags = std::make_shared<McpFlags>();
+
+  auto* http = app.add_subcommand("tool-server", "Serve the tools over MCP Streamable HTTP (POST /mcp) until SIGINT/SIGTERM");
+  http->add_option("--host", flags->host, "address to bind (default: tool_server.host, 127.0.0.1)");
+  http->add_option("--port", flags->port, "port (default: tool_server.port, 8763)")->check(CLI::Range(0, 65535));
+  http->add_option("--token", flags->token, "require 'Authorization: Bearer TOKEN' (default: tool_server.token)");
+  http->add_flag("--conformance-fixtures", flags->fixtures,
+                 "also serve the MCP conformance suite's test tools, resources and prompts");
+  http->callback([&ctx, flags] {
+    auto cfg = ctx.LoadConfig();
+    if (!cfg) {
+      ctx.exit_code = kExitBadConfig;
+      return;
+    }
+    mcp::HttpOptions options;
+    options.host = flags->host.value_or(cfg->tool_server.host);
+    options.port = flags->port.value_or(cfg->tool_server.port);
+    options.token = flags->token ? *flags->token : cfg->tool_server.token.value_or("");
+    tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
+    mcp::Server server(registry, Fixtures(flags->fixtures));
+    mcp::HttpServer listener(server, options);
+    SignalWatcher watcher([&listener] { listener.Stop(); });
+    if (Status bound = listener.Bind(); !bound.ok()) {
+      std::cerr << "llmdesk tool-server: " << bound.message() << "\n";
+      ctx.exit_code = kExitFailure;
+      return;
+    }
+    spdlog::info("MCP tool server on http://{}:{}/mcp ({} tools{})", options.host, listener.port(),
+                 registry.List().size(), flags->fixtures ? ", conformance fixtures" : "");
+    if (Status ran = listener.Run(); !ran.ok()) {
+      std::cerr << "llmdesk tool-server: " << ran.message() << "\n";
+      ctx.exit_code = kExitFailure;
+    }
+    spdlog::info("MCP tool server stopped");
+  });
+
+  auto* stdio = app.add_subcommand("mcp-stdio", "Serve the tools over MCP stdio (one JSON-RPC message per line)");
+  stdio->add_flag("--conformance-fixtures", flags->fixtures,
+                  "also serve the MCP conformance suite's test tools, resources and prompts");
+  stdio->callback([&ctx, flags] {
+    // stdout carries protocol messages only: every log line goes to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("llmdesk-stderr"));
+    auto cfg = ctx.LoadConfig(/*quiet_warnings=*/true);
+    if (!cfg) {
+      ctx.exit_code = kExitBadConfig;
+      return;
+    }
+    tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
+    mcp::Server server(registry, Fixtures(flags->fixtures));
+    std::atomic<bool> stop{false};
+    SignalWatcher watcher([&stop] { stop = true; });
+    if (Status s = mcp::RunStdio(server, STDIN_FILENO, STDOUT_FILENO, &stop); !s.ok()) {
+      std::cerr << "llmdesk mcp-stdio: " << s.message() << "\n";
+      ctx.exit_code = kExitFailure;
+    }
+  });
+}
+
+}  // namespace llmdesk::cli

@@ -1,0 +1,82 @@
+// Capped, expiring session table. Ids are 128 random bits (hex) from the kernel's CSPRNG.
+#include <sys/random.h>
+
+#include <fmt/format.h>
+
+#include "mcp/mcp.h"
+
+namespace llmdesk::mcp {
+namespace {
+
+std::string RandomId() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  std::string out;
+  out.reserve(32);
+  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+}  // namespace
+
+SessionTable::SessionTable(size_t capacity, std::chrono::milliseconds idle_ttl)
+    : capacity_(capacity == 0 ? 1 : capacity), idle_ttl_(idle_ttl) {}
+
+int64_t SessionTable::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+void SessionTable::EvictLocked(int64_t now_ms) {
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (now_ms - it->second->last_used_ms.load() > idle_ttl_.count()) it = sessions_.erase(it);
+    else ++it;
+  }
+  while (sessions_.size() >= capacity_) {  // still full: drop the least recently used
+    auto oldest = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second->last_used_ms.load() < oldest->second->last_used_ms.load()) oldest = it;
+    }
+    sessions_.erase(oldest);
+  }
+}
+
+std::shared_ptr<Session> SessionTable::Create(std::string protocol_version) {
+  auto session = std::make_shared<Session>();
+  session->id = RandomId();
+  session->protocol_version = std::move(protocol_version);
+  int64_t now = NowMs();
+  session->last_used_ms = now;
+  std::lock_guard lock(mu_);
+  if (sessions_.size() >= capacity_) EvictLocked(now);
+  sessions_[session->id] = session;
+  return session;
+}
+
+std::shared_ptr<Session> SessionTable::Find(const std::string& id) {
+  int64_t now = NowMs();
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return nullptr;
+  if (now - it->second->last_used_ms.load() > idle_ttl_.count()) {
+    sessions_.erase(it);
+    return nullptr;
+  }
+  it->second->last_used_ms = now;
+  return it->second;
+}
+
+bool SessionTable::Remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return sessions_.erase(id) > 0;
+}
+
+size_t SessionTable::size() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+}  // namespace llmdesk::mcp

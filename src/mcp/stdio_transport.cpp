@@ -1,0 +1,147 @@
+// stdio transport: newline-delimited JSON-RPC. The calling thread reads; one worker thread runs requests
+// in order. Replies to server->client questions are delivered by the reader itself, so a tool waiting
+// for the client's sampling answer is woken while the worker is busy with it.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "mcp/server_impl.h"
+
+namespace llmdesk::mcp {
+namespace {
+
+constexpr size_t kMaxLineBytes = 4 * 1024 * 1024;
+
+class LineWriter : public Peer {
+ public:
+  explicit LineWriter(int fd) : fd_(fd) {}
+  void Send(const json& message) override { WriteLine(DumpWire(message)); }
+  void WriteLine(std::string line) {
+    line += '\n';
+    std::lock_guard lock(mu_);
+    const char* p = line.data();
+    size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = write(fd_, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // the client went away; nothing sensible to do with the reply
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  std::mutex mu_;
+};
+
+// Lines waiting for the worker; Close() lets it drain and stop.
+class LineQueue {
+ public:
+  void Push(std::string line) {
+    {
+      std::lock_guard lock(mu_);
+      lines_.push_back(std::move(line));
+    }
+    cv_.notify_one();
+  }
+  void Close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  std::optional<std::string> Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !lines_.empty(); });
+    if (lines_.empty()) return std::nullopt;
+    std::string line = std::move(lines_.front());
+    lines_.pop_front();
+    return line;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> lines_;
+  bool closed_ = false;
+};
+
+bool IsClientReply(const json& msg) {
+  return msg.is_object() && !msg.contains("method") && msg.contains("id") &&
+         (msg.contains("result") || msg.contains("error"));
+}
+
+}  // namespace
+
+Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* stop) {
+  LineWriter writer(out_fd);
+  LineQueue queue;
+  std::thread worker([&] {
+    Incoming context;  // keeps the stdio session between messages
+    context.peer = &writer;
+    while (auto line = queue.Pop()) {
+      try {
+        if (auto reply = server.Handle(*line, context)) writer.WriteLine(std::move(*reply));
+      } catch (const std::exception& e) {
+        spdlog::error("mcp-stdio: {}", e.what());
+      }
+    }
+  });
+
+  std::string buffer;
+  bool discarding = false;  // inside an over-long line: drop bytes until its newline
+  auto take_line = [&](std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) return;
+    json msg;
+    if (!ParseWire(line, msg) && IsClientReply(msg)) {
+      server.DeliverClientReply(msg, nullptr);
+      return;
+    }
+    queue.Push(std::move(line));
+  };
+  Status status;
+  char chunk[65536];
+  while (!(stop && stop->load())) {
+    pollfd pfd{in_fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, 200);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
+      status = Status::IoError("poll on stdin failed");
+      break;
+    }
+    if (ready == 0) continue;
+    ssize_t n = read(in_fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // end of input: the client is done
+    for (ssize_t i = 0; i < n; ++i) {
+      char c = chunk[i];
+      if (c == '\n') {
+        if (!discarding) take_line(std::move(buffer));
+        buffer.clear();
+        discarding = false;
+      } else if (!discarding) {
+        buffer.push_back(c);
+        if (buffer.size() > kMaxLineBytes) {
+          writer.Send(ErrorReply(nullptr, {rpc::kParseError, "Parse error: message longer than 4 MiB", nullptr}));
+          buffer.clear();
+          discarding = true;
+        }
+      }
+    }
+  }
+  if (!discarding && !buffer.empty()) take_line(std::move(buffer));
+  queue.Close();
+  worker.join();
+  return status;
+}
+
+}  // namespace llmdesk::mcp
