@@ -55,7 +55,7 @@ std::optional<RpcError> ParseWire(std::string_view text, json& out) {
   }
   try {
     out = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     return RpcError{rpc::kParseError, std::string("Parse error: ") + e.what(), nullptr};
   }
   return std::nullopt;

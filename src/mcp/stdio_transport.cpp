@@ -90,8 +90,9 @@ Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* 
     while (auto line = queue.Pop()) {
       try {
         if (auto reply = server.Handle(*line, context)) writer.WriteLine(std::move(*reply));
-      } catch (const std::exception& e) {
+      } catch (const std::exception& e) {  // never leave a client waiting for an answer
         spdlog::error("mcp-stdio: {}", e.what());
+        writer.WriteLine(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}})");
       }
     }
   });

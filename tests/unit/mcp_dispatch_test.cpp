@@ -53,6 +53,8 @@ TEST_F(McpDispatchTest, MalformedJsonIsParseError) {
   EXPECT_EQ(Code(r), -32700);
   EXPECT_TRUE(r["id"].is_null());
   EXPECT_EQ(Code(Send(std::string("\xff\xfe{}", 4))), -32700);
+  // A number too large for a double (found by fuzz_mcp_dispatch) is a parse error, not an exception.
+  EXPECT_EQ(Code(Send(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":1e999}})")), -32700);
 }
 
 TEST_F(McpDispatchTest, DeepNestingIsRefusedBeforeParsing) {
