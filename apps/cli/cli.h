@@ -28,5 +28,6 @@ struct Context {
 void RegisterConfigCommands(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
+void RegisterManagerCommands(CLI::App& app, Context& ctx);
 
 }  // namespace llmdesk::cli

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   RegisterConfigCommands(app, ctx);
   RegisterDoctorCommand(app, ctx);
   RegisterMcpCommands(app, ctx);
+  RegisterManagerCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,4 @@
-#include "process/run.h"
+#include "process/process.h"
 
 #include <fcntl.h>
 #include <poll.h>

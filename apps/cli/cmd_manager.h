@@ -1,0 +1,15 @@
+// apps/cli/cmd_manager.h — private to the manager commands (cmd_manager.cpp, cmd_up.cpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+namespace llmdesk::cli {
+
+// `llmdesk up` (serve=false) and `llmdesk serve` (serve=true): runs until SIGINT/SIGTERM; returns the
+// exit code. `up` also returns kExitFailure when a backend failed and nothing else runs.
+int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs);
+
+}  // namespace llmdesk::cli

@@ -1,0 +1,178 @@
+// control/control.h — the control API of a running llmdesk daemon (`llmdesk serve`), its client, and
+// the views the front ends share (JSON shapes, port report, event lines, status table).
+//
+// Server: an HTTP server (cpp-httplib) on the gateway listener (127.0.0.1:8760 by default) over a
+// manager::Manager. Every request passes net::CheckRequest first (Host/Origin must be loopback names,
+// optional bearer token from gateway.token): 403/401 otherwise. Routes:
+//   GET  /health                          {"status":"ok","service":"llmdesk","version","pid","config"}
+//   GET  /api/backends                    [BackendStatus JSON...]
+//   GET  /api/backends/{name}             BackendStatus JSON; 404 unknown
+//   POST /api/backends/{name}/start|stop|restart
+//                                         202 + BackendStatus JSON; 404 unknown; 409 invalid transition
+//   GET  /api/backends/{name}/logs?lines=N      {"name","lines":[...]}
+//   GET  /api/backends/{name}/logs?follow=1     SSE: the tail, then live lines (`event: log`)
+//   GET  /api/events                      SSE: the current state of every backend, then every Event
+//                                         (`event: state|progress|log`, `id: seq`, data = Event JSON)
+//   GET  /api/ports                       [PortUse JSON...]
+// Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
+// ServerOptions::add_routes.
+//
+// Threads: ControlServer owns one listener thread and a pool of request threads. Manager callbacks
+// never block on a client: each SSE client has its own bounded queue; when it is full, events are
+// dropped and the client gets one `event: dropped` ({"dropped":N}) marker before the next event.
+// Stop() (and the destructor) ends every SSE stream, stops listening and joins all threads.
+// Writing to a vanished client must not kill the daemon, so Start() ignores SIGPIPE process-wide.
+//
+// Errors: Start() returns Unavailable naming the holder (PID and command) when the port is taken.
+// ControlClient returns Unavailable when nothing answers (no daemon), FailedPrecondition when
+// something that is not llmdesk answers, and the server's message with a matching code otherwise
+// (404 NotFound, 409 FailedPrecondition, 401/403 PermissionDenied).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "manager/manager.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace llmdesk::control {
+
+// ---- JSON shapes (shared by the server, the client, the CLI and the GUI) ----------------------------
+// BackendStatus: {name, kind, state, configured_port, port, pid, restarts, reason, progress, url,
+//                 log_file, since}
+nlohmann::json ToJson(const manager::BackendStatus& status);
+Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j);
+// Event: {seq, time, time_ms, kind: state|progress|log, backend, old_state, new_state, port, pid,
+//         reason, progress, stage}
+nlohmann::json ToJson(const manager::Event& event);
+const char* KindName(manager::Event::Kind kind);
+std::optional<manager::State> StateFromString(const std::string& text);
+
+// ---- Server -------------------------------------------------------------------------------------------
+// The frames waiting for one SSE client: bounded, never blocks the pusher (the manager's thread). On
+// overflow the newest frames are dropped and PopAll emits one `event: dropped` ({"dropped":N}) frame
+// where the gap is. Thread-safe.
+class EventQueue {
+ public:
+  explicit EventQueue(size_t capacity);
+  void Push(std::string frame);
+  // Moves every queued frame (plus a drop marker) into `out`, waiting up to `wait` for the first one.
+  // Returns false once the queue is closed (the frames queued before Close() are still delivered).
+  bool PopAll(std::vector<std::string>& out, std::chrono::milliseconds wait);
+  void Close();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> frames_;
+  const size_t capacity_;
+  uint64_t dropped_ = 0;
+  bool closed_ = false;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8760;                      // 0 = any free port (tests)
+  std::string token;                    // empty = no bearer token (loopback checks still apply)
+  size_t event_queue_capacity = 1024;   // per SSE client
+  int threads = 16;                     // request threads; every open SSE stream holds one
+  std::function<void(httplib::Server&)> add_routes;  // e.g. the /v1 gateway, registered before listening
+};
+
+class ControlServer {
+ public:
+  // Binds and starts serving on its own thread; the Manager must outlive the server.
+  static Result<std::unique_ptr<ControlServer>> Start(manager::Manager& manager, ServerOptions options);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  void Stop();              // idempotent
+  int port() const;         // the bound port
+  std::string url() const;  // http://HOST:PORT
+
+  struct Impl;
+
+ private:
+  explicit ControlServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Client -------------------------------------------------------------------------------------------
+class ControlClient {
+ public:
+  // Connects to gateway.host:gateway.port (0.0.0.0/:: mean 127.0.0.1) with gateway.token.
+  explicit ControlClient(const config::ListenerConfig& gateway);
+  ControlClient(std::string host, int port, std::string token = {});
+  ~ControlClient();
+
+  Result<nlohmann::json> Health();                         // Unavailable: no daemon answers
+  Result<nlohmann::json> Backends();
+  Result<nlohmann::json> Backend(const std::string& name);
+  // action: "start" | "stop" | "restart"
+  Result<nlohmann::json> Action(const std::string& name, const std::string& action);
+  Result<nlohmann::json> Logs(const std::string& name, size_t lines);
+  Result<nlohmann::json> Ports();
+  // SSE streams: calls on_data(event_name, data_json) per event until it returns false, the stream
+  // ends or `cancel` becomes true (checked between chunks; streams send a comment every second).
+  Status FollowLogs(const std::string& name, size_t lines,
+                    const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
+                    const std::atomic<bool>* cancel = nullptr);
+  Status FollowEvents(const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
+                      const std::atomic<bool>* cancel = nullptr);
+
+  std::string url() const;
+
+ private:
+  Result<nlohmann::json> Request(const std::string& method, const std::string& path);
+  Status Stream(const std::string& path,
+                const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
+                const std::atomic<bool>* cancel);
+  std::string host_;
+  int port_;
+  std::string token_;
+};
+
+// ---- Ports report (`llmdesk ports`, GET /api/ports) -----------------------------------------------------
+struct PortUse {
+  int port = 0;
+  enum class Owner { kFree, kOurs, kOther } owner = Owner::kFree;
+  std::optional<pid_t> pid;            // holder, when visible
+  std::string command;                 // holder's command line
+  std::vector<std::string> used_by;    // "gateway", "tool server", "model default", "model x (fallback for 10500)"
+};
+// Every configured port (gateway, tool server, each spawned model's port) plus the actual ports the
+// daemon's backends use. `ours` is the daemon's status list (empty when none runs); a port is ours
+// when its holder is the daemon (`daemon_pid`) or one of its backends.
+std::vector<PortUse> BuildPortReport(const config::Config& config, const std::vector<manager::BackendStatus>& ours,
+                                     std::optional<pid_t> daemon_pid);
+nlohmann::json ToJson(const PortUse& use);  // {port, owner: free|ours|other, pid, command, used_by}
+std::string FormatPortTable(const std::vector<PortUse>& uses);
+
+// ---- Front-end views -------------------------------------------------------------------------------------
+// Which backends `llmdesk up`/`serve` start without names: the autostart ones; when none is marked
+// autostart, every spawned (local or command) model. Remote models are never started.
+std::vector<std::string> DefaultBackendsToStart(const config::Config& config);
+// "12:00:01.234  default  starting -> ready  port 10501  pid 4242  (reason)"
+std::string FormatEvent(const manager::Event& event);
+// Fixed-width table: NAME STATE PORT PID RESTARTS URL/REASON.
+std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuses);
+
+}  // namespace llmdesk::control

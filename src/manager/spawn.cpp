@@ -1,0 +1,39 @@
+// The command line of a backend: argv only, never a shell.
+#include <algorithm>
+
+#include "manager/internal.h"
+
+namespace llmdesk::manager::internal {
+namespace {
+
+std::string Substitute(std::string text, const std::string& macro, const std::string& value) {
+  for (size_t at = text.find(macro); at != std::string::npos; at = text.find(macro, at + value.size()))
+    text.replace(at, macro.size(), value);
+  return text;
+}
+
+std::string ExpandMacros(const std::string& arg, int port, const std::string& model) {
+  return Substitute(Substitute(arg, "${PORT}", std::to_string(port)), "${MODEL}", model);
+}
+
+}  // namespace
+
+process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::filesystem::path& llama_server,
+                                  int port) {
+  process::SpawnSpec spec;
+  spec.env = model.env;
+  if (model.kind == config::ModelConfig::Kind::kCommand) {
+    for (const auto& arg : model.command) spec.argv.push_back(ExpandMacros(arg, port, model.model));
+    return spec;
+  }
+  spec.argv = {llama_server.string(), "-m", model.model, "--host", "127.0.0.1", "--port", std::to_string(port)};
+  bool has_jinja_flag = false;
+  for (const auto& arg : model.args) {
+    spec.argv.push_back(ExpandMacros(arg, port, model.model));
+    has_jinja_flag |= arg == "--jinja" || arg == "--no-jinja";
+  }
+  if (!has_jinja_flag) spec.argv.push_back("--jinja");  // chat templates with tool calls need it
+  return spec;
+}
+
+}  // namespace llmdesk::manager::internal

@@ -1,0 +1,140 @@
+// process/process.h — running other programs: short commands to completion, and supervised children.
+//
+// RunCapture: a short-lived command (e.g. `llama-server --version`) run to completion with bounded
+//   output and bounded time; the child's process group is killed on timeout. No threads.
+//
+// Child: a long-lived supervised process (an inference server).
+//  - Spawned with argv (never a shell) via fork+exec, in its own process group, stdin /dev/null,
+//    stdout+stderr into one pipe (interleaved like a terminal), environment = ours + additions.
+//  - PR_SET_PDEATHSIG(SIGKILL): the child dies when the *thread* that spawned it dies, so spawn from a
+//    thread that lives as long as the child should (the manager's supervisor thread).
+//  - Exit detection through a pidfd (pollable; never refers to another process after PID reuse).
+//  - Nothing blocks: ReadOutput reads what is there, TryReap uses WNOHANG, Terminate only sends signals
+//    and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
+//  - The destructor of a still-running Child SIGKILLs its group and reaps it (the kernel completes a
+//    SIGKILL promptly; this is the last-resort path — owners normally Terminate and wait for the pidfd).
+//  Not thread-safe: one owner thread uses a Child.
+//
+// LineLog: a bounded ring buffer of output lines plus an optional log file capped in size (rotated to
+//   FILE.1). Thread-safe: the supervisor appends, any thread reads the tail.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+
+namespace llmdesk::process {
+
+// ---- Short commands -------------------------------------------------------------------------------
+struct RunOutput {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string output;  // stdout and stderr interleaved, truncated to max_output bytes
+};
+
+Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                             size_t max_output = 64 * 1024);
+
+// ---- Output log -----------------------------------------------------------------------------------
+class LineLog {
+ public:
+  // `file` empty = ring only. The file is appended to; when it passes max_file_bytes it is renamed to
+  // FILE.1 (replacing an older one) and a new FILE is started.
+  explicit LineLog(size_t max_lines, std::filesystem::path file = {}, size_t max_file_bytes = 4 << 20);
+  LineLog(const LineLog&) = delete;
+  LineLog& operator=(const LineLog&) = delete;
+
+  void Add(std::string line);
+  std::vector<std::string> Tail(size_t lines) const;  // oldest first
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  void WriteToFile(const std::string& line);
+
+  const size_t max_lines_;
+  const std::filesystem::path file_;
+  const size_t max_file_bytes_;
+  mutable std::mutex mu_;
+  std::deque<std::string> ring_;
+  UniqueFd fd_;
+  size_t file_bytes_ = 0;
+};
+
+// ---- Supervised children --------------------------------------------------------------------------
+struct SpawnSpec {
+  std::vector<std::string> argv;           // argv[0] without '/' is looked up in PATH
+  std::map<std::string, std::string> env;  // added to (or replacing in) our environment
+  std::filesystem::path working_dir;       // empty = ours
+};
+
+struct ExitStatus {
+  int code = -1;                 // exit code, or -1 when killed by a signal
+  int signal = 0;                // the signal that killed it, 0 when it exited
+  std::string ToString() const;  // "exited with code 1" / "killed by signal 9 (SIGKILL)"
+};
+
+class Child {
+ public:
+  // NotFound when the program does not exist or is not executable; IoError for pipe/fork failures.
+  static Result<std::unique_ptr<Child>> Spawn(const SpawnSpec& spec);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }       // readable when the process has exited
+  int output_fd() const { return output_.get(); }  // -1 after CloseOutput()
+  bool exited() const { return exit_.has_value(); }
+  const std::optional<ExitStatus>& exit_status() const { return exit_; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
+  // Reads what the pipe holds now (non-blocking) and calls on_line for every complete line (without
+  // the newline; "\r" also ends a line). At EOF a trailing partial line is delivered too. Returns false
+  // once at EOF; the fd stays open until CloseOutput(), so the owner can take it out of its epoll set
+  // first (closing first could leave a stale registration behind if the fd was ever duplicated).
+  bool ReadOutput(const std::function<void(std::string_view)>& on_line);
+  void CloseOutput();
+
+  // Reaps the process if it has exited (WNOHANG). Returns its status once reaped.
+  std::optional<ExitStatus> TryReap();
+
+  // SIGTERM to the whole group now; SIGKILL becomes due after `grace` (see KillIfOverdue).
+  void Terminate(std::chrono::milliseconds grace);
+  void Kill();  // SIGKILL to the group now
+  // When the pending SIGKILL is due (nullopt when none is pending).
+  std::optional<std::chrono::steady_clock::time_point> NextDeadline() const;
+  void KillIfOverdue(std::chrono::steady_clock::time_point now);
+
+ private:
+  Child() = default;
+  void SignalGroup(int sig);
+  void TryReapBlocking();  // only for exec failure and the destructor's SIGKILL path
+
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  UniqueFd output_;
+  std::string partial_;  // bytes after the last newline
+  bool output_eof_ = false;
+  std::optional<ExitStatus> exit_;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the PID it identifies a
+// process uniquely, so a recorded PID that was reused by another program is recognised. nullopt if gone
+// (a zombie counts as gone: it has exited and holds no port or memory).
+std::optional<unsigned long long> ProcessStartTime(pid_t pid);
+
+}  // namespace llmdesk::process
