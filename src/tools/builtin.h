@@ -32,6 +32,8 @@ ToolResult StructuredResult(std::string text, nlohmann::json structured);
 // HTTP GET over libcurl (http_get.cpp): bounded by `timeout` (and never past ctx.deadline), aborted when
 // ctx.cancelled() turns true, response body capped at `max_body` bytes. Non-2xx statuses are returned,
 // not errors; transport failures are Unavailable/Timeout/Cancelled statuses with a readable message.
+// libcurl is dlopen()ed on the first call (curl_library.h); if it is not installed, every call returns
+// FailedPrecondition saying which Debian package to install.
 struct HttpResponse {
   long status = 0;
   std::string body;

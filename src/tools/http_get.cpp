@@ -1,15 +1,16 @@
 // tools/http_get.cpp — the one HTTP client call the tools need (GET, JSON APIs), over libcurl.
 //
+// libcurl is loaded on the first call (CurlLibrary), so a server that never fetches anything never maps
+// it; without libcurl installed the call fails with FailedPrecondition naming the package to install.
+//
 // Each call uses its own easy handle, so concurrent calls share nothing. Every transfer is bounded:
 // a total timeout (the smaller of the tool's timeout and the call's deadline), a cap on the body size,
 // only http/https, and an abort as soon as the caller cancels (checked from libcurl's progress callback).
 #include <algorithm>
 #include <memory>
-#include <mutex>
-
-#include <curl/curl.h>
 
 #include "tools/builtin.h"
+#include "tools/curl_library.h"
 
 namespace llmdesk::tools {
 namespace {
@@ -35,12 +36,6 @@ size_t OnData(char* data, size_t size, size_t count, void* user) {
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
   return t->ctx->cancelled && t->ctx->cancelled() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
-}
-
-// curl_global_init is not guaranteed thread-safe on every libcurl build; do it exactly once.
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 }  // namespace
@@ -72,34 +67,36 @@ Result<HttpResponse> HttpGet(const std::string& url, std::chrono::milliseconds t
   timeout = std::max(timeout, milliseconds(1));
   if (ctx.cancelled && ctx.cancelled()) return Status::Cancelled("the call was cancelled");
 
-  InitCurlOnce();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  auto library = CurlLibrary::Get();
+  if (!library.ok()) return library.status();
+  const CurlLibrary& lib = **library;
+  std::unique_ptr<CURL, decltype(lib.easy_cleanup)> curl(lib.easy_init(), lib.easy_cleanup);
   if (!curl) return Status::Internal("libcurl could not create a handle");
   Transfer transfer;
   transfer.max_body = max_body;
   transfer.ctx = &ctx;
   char error_buffer[CURL_ERROR_SIZE] = {};
   CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: we run on worker threads
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode; the cap applies after
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "llmdesk/" LLMDESK_VERSION);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnData);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  lib.easy_setopt(h, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: we run on worker threads
+  lib.easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  lib.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  lib.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  lib.easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
+  lib.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode; the cap applies after
+  lib.easy_setopt(h, CURLOPT_USERAGENT, "llmdesk/" LLMDESK_VERSION);
+  lib.easy_setopt(h, CURLOPT_WRITEFUNCTION, OnData);
+  lib.easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  lib.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  lib.easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+  lib.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  lib.easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
 
-  CURLcode rc = curl_easy_perform(h);
+  CURLcode rc = lib.easy_perform(h);
   if (rc != CURLE_OK) {
-    std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+    std::string detail = error_buffer[0] ? error_buffer : lib.easy_strerror(rc);
     if (transfer.too_large)
       return Status::IoError("the response from " + url + " is larger than " + std::to_string(max_body) + " bytes");
     if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Cancelled("the call was cancelled");
@@ -108,7 +105,7 @@ Result<HttpResponse> HttpGet(const std::string& url, std::chrono::milliseconds t
     return Status::Unavailable("request to " + url + " failed: " + detail);
   }
   HttpResponse response;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  lib.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   response.body = std::move(transfer.body);
   return response;
 }

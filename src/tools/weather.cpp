@@ -72,6 +72,7 @@ Result<json> FetchJson(const std::string& url, const std::string& what, const Op
     const Status& s = response.status();
     if (s.code() == Status::Code::kTimeout) return Status::Timeout("the " + what + " did not answer in time (" + s.message() + ")");
     if (s.code() == Status::Code::kCancelled) return s;
+    if (s.code() == Status::Code::kFailedPrecondition) return s;  // libcurl missing: says what to install
     return Status::Unavailable("could not reach the " + what + ": " + s.message());
   }
   json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);

@@ -1,0 +1,79 @@
+// tools/curl_library.cpp — dlopen/dlsym of libcurl.so.4; see curl_library.h for why.
+#include "tools/curl_library.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+#include <string>
+
+namespace llmdesk::tools {
+namespace {
+
+constexpr const char* kSoname = "libcurl.so.4";
+constexpr const char* kMissingHint = "libcurl (Debian package libcurl4) is missing: install it with "
+                                     "`apt-get install libcurl4` to use the tools that make HTTP requests";
+
+// Resolves `name` into `slot` (typed as the function's pointer type from <curl/curl.h>).
+template <typename Fn>
+Status Resolve(void* handle, const char* name, Fn& slot) {
+  dlerror();  // clear any earlier error so the check below is about this lookup
+  void* symbol = dlsym(handle, name);
+  if (symbol == nullptr) {
+    const char* why = dlerror();
+    return Status::FailedPrecondition(std::string(kMissingHint) + " (" + kSoname + " has no " + name +
+                                      (why ? std::string(": ") + why : std::string()) + ")");
+  }
+  slot = reinterpret_cast<Fn>(symbol);
+  return Status::Ok();
+}
+
+}  // namespace
+
+CurlLibrary::~CurlLibrary() { dlclose(handle_); }
+
+Result<std::unique_ptr<CurlLibrary>> CurlLibrary::Load(const char* soname) {
+  // RTLD_LOCAL: libcurl's symbols (and its dependencies') stay out of the global namespace.
+  void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Status::FailedPrecondition(std::string(kMissingHint) + " (" + (why ? why : soname) + ")");
+  }
+  std::unique_ptr<CurlLibrary> lib(new CurlLibrary(handle));
+  for (Status s : {Resolve(handle, "curl_global_init", lib->global_init),
+                   Resolve(handle, "curl_easy_init", lib->easy_init),
+                   Resolve(handle, "curl_easy_setopt", lib->easy_setopt),
+                   Resolve(handle, "curl_easy_perform", lib->easy_perform),
+                   Resolve(handle, "curl_easy_getinfo", lib->easy_getinfo),
+                   Resolve(handle, "curl_easy_strerror", lib->easy_strerror),
+                   Resolve(handle, "curl_easy_cleanup", lib->easy_cleanup)}) {
+    if (!s.ok()) return s;
+  }
+  return lib;
+}
+
+Result<const CurlLibrary*> CurlLibrary::Get() {
+  // Deliberately never unloaded (as a linked libcurl would not be): worker threads may still be inside
+  // libcurl while static destructors run at exit, and libcurl does not support re-initialisation after
+  // dlclose. Hence a leaked pointer rather than a static object with a destructor.
+  static std::once_flag once;
+  static const CurlLibrary* library = nullptr;
+  static Status* failure = nullptr;
+  std::call_once(once, [] {
+    auto loaded = Load(kSoname);
+    if (!loaded.ok()) {
+      failure = new Status(loaded.status());
+      return;
+    }
+    // curl_global_init is not thread-safe on every libcurl build; call_once makes it run exactly once.
+    if (CURLcode rc = (*loaded)->global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK) {
+      failure = new Status(Status::Internal(std::string("libcurl failed to initialise: ") +
+                                            (*loaded)->easy_strerror(rc)));
+      return;
+    }
+    library = loaded->release();
+  });
+  if (failure != nullptr) return *failure;
+  return library;
+}
+
+}  // namespace llmdesk::tools
