@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include "common/text.h"
 #include "control/control.h"
 #include "net/http_policy.h"
 
@@ -36,22 +37,6 @@ Status FromHttp(int status, const std::string& body, const std::string& what) {
     case 504: return Status::Timeout(message);
     default: return Status::Internal(message);
   }
-}
-
-// Percent-encodes a path segment (backend names are config keys; anything unusual stays unambiguous).
-std::string EncodeSegment(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // Incremental text/event-stream parser: feeds complete events (blank-line terminated) to the handler.
@@ -134,21 +119,21 @@ Result<Json> ControlClient::Health() {
 
 Result<Json> ControlClient::Backends() { return Request("GET", "/api/backends"); }
 Result<Json> ControlClient::Backend(const std::string& name) {
-  return Request("GET", "/api/backends/" + EncodeSegment(name));
+  return Request("GET", "/api/backends/" + PercentEncode(name));
 }
 Result<Json> ControlClient::Action(const std::string& name, const std::string& action) {
   if (action != "start" && action != "stop" && action != "restart")
     return Status::InvalidArgument("unknown action '" + action + "' (start, stop or restart)");
-  return Request("POST", "/api/backends/" + EncodeSegment(name) + "/" + action);
+  return Request("POST", "/api/backends/" + PercentEncode(name) + "/" + action);
 }
 Result<Json> ControlClient::Logs(const std::string& name, size_t lines) {
-  return Request("GET", "/api/backends/" + EncodeSegment(name) + "/logs?lines=" + std::to_string(lines));
+  return Request("GET", "/api/backends/" + PercentEncode(name) + "/logs?lines=" + std::to_string(lines));
 }
 Result<Json> ControlClient::Ports() { return Request("GET", "/api/ports"); }
 
 Status ControlClient::FollowLogs(const std::string& name, size_t lines, const Handler& on_data,
                                  const std::atomic<bool>* cancel) {
-  return Stream("/api/backends/" + EncodeSegment(name) + "/logs?follow=1&lines=" + std::to_string(lines),
+  return Stream("/api/backends/" + PercentEncode(name) + "/logs?follow=1&lines=" + std::to_string(lines),
                 on_data, cancel);
 }
 

@@ -40,7 +40,5 @@ struct HttpResponse {
 };
 Result<HttpResponse> HttpGet(const std::string& url, std::chrono::milliseconds timeout, const CallContext& ctx,
                              size_t max_body = 1 << 20);
-// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
-std::string UrlEncode(std::string_view text);
 
 }  // namespace llmdesk::tools

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "tools/builtin.h"
 
 namespace llmdesk::tools {
@@ -24,21 +25,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Levenshtein distance with one rolling row; inputs here are short (unit and zone names).
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
 }  // namespace
 
 std::optional<std::string> ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {

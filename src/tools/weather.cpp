@@ -7,6 +7,7 @@
 // isError result that says what happened.
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "tools/builtin.h"
 
 namespace llmdesk::tools {
@@ -92,7 +93,7 @@ struct Place {
 };
 
 Result<Place> Geocode(const std::string& location, const Options& options, const CallContext& ctx) {
-  std::string url = options.geocoding_url + "?name=" + UrlEncode(location) + "&count=1&language=en&format=json";
+  std::string url = options.geocoding_url + "?name=" + PercentEncode(location) + "&count=1&language=en&format=json";
   auto body = FetchJson(url, "geocoding service", options, ctx);
   if (!body.ok()) return body.status();
   auto results = body->find("results");  // absent when nothing matches
