@@ -125,7 +125,7 @@ run_conformance() {  # run_conformance CLI_JS EXPECTED_TXT_OR_EMPTY ARGS...
   local rc=0
   # Bounded: the suite has its own per-scenario timeouts; this catches a wedged suite.
   timeout --kill-after=10 900 "$NODE22" "$cli" "${args[@]}" || rc=$?
-  "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" ${expected:+"$expected"} || true
+  "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" ${expected:+"$expected"} || { [ "$rc" -ne 0 ] || rc=1; }
   [ "$rc" -eq 0 ] || die "conformance suite failed (exit $rc); see the FAILED and NOW PASSING lines above"
   echo "run_interop: conformance OK"
 }
