@@ -1,8 +1,8 @@
 // tools/calculator.cpp — the `calculator` tool: arithmetic with muparser, bounded against hostile input.
 //
 // muparser does the parsing and evaluation; this file only sets the limits around it and turns its
-// errors into messages a model can act on. Each call copies a configured prototype parser, so
-// concurrent calls are independent (a Parser holds the expression and its bytecode).
+// errors into messages a model can act on. Each thread keeps one configured parser and re-uses it for
+// its calls, so concurrent calls are independent (a Parser holds the expression and its bytecode).
 //
 // The built-in binary operators are replaced by our own (same precedence and associativity) because
 // muparser divides by zero silently (1/0 = inf), and "division by zero" must be told apart from an
@@ -99,10 +99,8 @@ struct Evaluation {
   std::string error;  // empty on success
 };
 
-// The configured parser every call copies: building one from scratch (muparser registers ~30 functions)
-// costs ~4x more than copying it. Copies only read the prototype, so concurrent calls may share it.
-std::shared_ptr<const mu::Parser> MakePrototype() {
-  auto parser = std::make_shared<mu::Parser>();
+std::unique_ptr<mu::Parser> MakeParser() {
+  auto parser = std::make_unique<mu::Parser>();
   parser->EnableBuiltInOprt(false);
   parser->DefineOprt("+", Add, mu::prADD_SUB);
   parser->DefineOprt("-", Subtract, mu::prADD_SUB);
@@ -115,10 +113,18 @@ std::shared_ptr<const mu::Parser> MakePrototype() {
   return parser;
 }
 
-Evaluation Evaluate(const mu::Parser& prototype, const std::string& expression) {
+// Building a configured parser (muparser registers ~30 functions) costs several times a whole call,
+// and so does copying one; SetExpr replaces the expression and bytecode of a used one. So each thread
+// builds one parser once and re-uses it; a parser is never shared between threads.
+mu::Parser& ThreadParser() {
+  thread_local std::unique_ptr<mu::Parser> parser = MakeParser();
+  return *parser;
+}
+
+Evaluation Evaluate(const std::string& expression) {
   if (auto err = CheckBounds(expression); !err.empty()) return {0, err};
   try {
-    mu::Parser parser(prototype);  // a parser of its own per call: it holds the expression and bytecode
+    mu::Parser& parser = ThreadParser();
     parser.SetExpr(expression);
     double value = parser.Eval();
     if (parser.GetNumResults() != 1)
@@ -136,9 +142,9 @@ Evaluation Evaluate(const mu::Parser& prototype, const std::string& expression) 
   }
 }
 
-ToolResult Run(const mu::Parser& prototype, const nlohmann::json& arguments) {
+ToolResult Run(const nlohmann::json& arguments) {
   const std::string& expression = arguments.at("expression").get_ref<const std::string&>();
-  Evaluation eval = Evaluate(prototype, expression);
+  Evaluation eval = Evaluate(expression);
   if (!eval.error.empty()) return ToolResult::Error(eval.error);
   return StructuredResult(FormatNumber(eval.value), {{"result", eval.value}, {"expression", expression}});
 }
@@ -173,9 +179,7 @@ Tool MakeCalculatorTool() {
       {"required", {"result", "expression"}}};
   t.annotations = {{"title", t.title}, {"readOnlyHint", true}, {"destructiveHint", false},
                    {"idempotentHint", true}, {"openWorldHint", false}};
-  t.run = [prototype = MakePrototype()](const nlohmann::json& arguments, const CallContext&) {
-    return Run(*prototype, arguments);
-  };
+  t.run = [](const nlohmann::json& arguments, const CallContext&) { return Run(arguments); };
   return t;
 }
 
