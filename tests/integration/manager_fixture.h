@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -36,9 +37,13 @@ using test::TempDir;
 using ::testing::HasSubstr;
 
 // `count` consecutive ports no one listens on right now (racy by nature; the manager handles a lost race).
+// Drawn below the kernel's ephemeral range: there, any outgoing connection of a parallel test may hold
+// the port as its local port, and a stand-in engine or port holder could not bind it.
 inline int FreeRange(int count) {
   thread_local std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> base_dist(20000, 60000);
+  int ephemeral_first = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_first;
+  std::uniform_int_distribution<int> base_dist(10000, std::max(10001, ephemeral_first - count - 1));
   for (int attempt = 0; attempt < 200; ++attempt) {
     int base = base_dist(rng);
     bool free = true;
