@@ -13,6 +13,7 @@
 
 #include "common/unique_fd.h"
 #include "net/http_policy.h"
+#include "support/test_support.h"
 #include "tools/tools.h"
 
 namespace llmdesk::tools {
@@ -212,14 +213,9 @@ TEST(Weather, HttpErrorsAndGarbage) {
 
 TEST(Weather, ConnectionRefused) {
   // A socket bound to a port but never listening: connects to it are refused while we hold it.
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  Options o{"http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/v1/search", "unused", std::chrono::seconds(10)};
+  int port = 0;
+  UniqueFd fd = test::BindLoopbackSocket(port);
+  Options o{"http://127.0.0.1:" + std::to_string(port) + "/v1/search", "unused", std::chrono::seconds(10)};
   ToolResult r = Weather(o, {{"location", "Berlin"}});
   EXPECT_TRUE(r.is_error);
   EXPECT_EQ(Text(r).rfind("could not reach the geocoding service", 0), 0u) << Text(r);

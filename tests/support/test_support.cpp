@@ -89,7 +89,7 @@ std::filesystem::path LlamaServerPath() {
   return std::filesystem::path(LLMDESK_TEST_ENGINE_PREFIX) / "bin" / "llama-server";
 }
 
-int PickUnusedPort() {
+UniqueFd BindLoopbackSocket(int& port) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -97,8 +97,15 @@ int PickUnusedPort() {
   socklen_t len = sizeof(addr);
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("cannot pick a port");
-  return ntohs(addr.sin_port);
+    throw std::runtime_error("cannot bind a loopback socket");
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+int PickUnusedPort() {
+  int port = 0;
+  BindLoopbackSocket(port);  // released at once
+  return port;
 }
 
 }  // namespace llmdesk::test

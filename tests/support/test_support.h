@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace llmdesk::test {
 
 // A fresh directory under $TMPDIR, removed with everything in it when the object goes away.
@@ -37,6 +39,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 std::filesystem::path BinPath(const std::string& name);
 // The llama-server built by scripts/setup.
 std::filesystem::path LlamaServerPath();
+
+// A socket bound to 127.0.0.1 on a port the kernel picks (not listening yet); sets `port`.
+// While it is held, connects to the port are refused and nobody else can bind it.
+UniqueFd BindLoopbackSocket(int& port);
 
 // A port no one listens on right now (the kernel's pick for an ephemeral bind, then released).
 // Racy by nature; tests only use it where the code under test handles a lost race.

@@ -121,15 +121,9 @@ TEST(DefaultBackends, AutostartOnesElseEverySpawnedModel) {
 
 TEST(PortReport, NamesTheHolderAndTellsOursFromOthers) {
   // Hold a port in this process: it is "other" without a daemon, "ours" when we are the daemon.
-  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int held = 0;
+  UniqueFd fd = test::BindLoopbackSocket(held);
   ASSERT_EQ(listen(fd.get(), 4), 0);
-  ASSERT_EQ(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  int held = ntohs(addr.sin_port);
   int free_port = test::PickUnusedPort();
 
   auto c = TwoModels(held, free_port);
