@@ -221,27 +221,21 @@ MethodReply RunMethod(Server& server, Server::Impl& impl, const RequestMode& mod
   if (method.rfind("notifications/", 0) == 0) return MethodReply::Ok(nullptr);  // cancelled, roots changed...
   if (!ext) return NotFound(method, mode);
   CallEnv env;
-  if (method == "resources/list") {
-    json result = {{"resources", ext->Resources()}};
+  // The fixture lists never change while the server runs: cacheable by anyone for a minute.
+  auto listed = [&mode](const char* key, json items) {
+    json result = {{key, std::move(items)}};
     AddCacheHints(result, mode.stateless, 60000, "public");
     return MethodReply::Ok(std::move(result));
-  }
-  if (method == "resources/templates/list") {
-    json result = {{"resourceTemplates", ext->ResourceTemplates()}};
-    AddCacheHints(result, mode.stateless, 60000, "public");
-    return MethodReply::Ok(std::move(result));
-  }
+  };
+  if (method == "resources/list") return listed("resources", ext->Resources());
+  if (method == "resources/templates/list") return listed("resourceTemplates", ext->ResourceTemplates());
   if (method == "resources/read") {
     env = MakeEnv(server, mode, in, params);
     MethodReply reply = FromExtension(ext->ReadResource(params, env));
     if (!reply.error) AddCacheHints(reply.result, mode.stateless, 0, "private");
     return reply;
   }
-  if (method == "prompts/list") {
-    json result = {{"prompts", ext->Prompts()}};
-    AddCacheHints(result, mode.stateless, 60000, "public");
-    return MethodReply::Ok(std::move(result));
-  }
+  if (method == "prompts/list") return listed("prompts", ext->Prompts());
   if (method == "prompts/get") {
     env = MakeEnv(server, mode, in, params);
     return FromExtension(ext->GetPrompt(params, env));
