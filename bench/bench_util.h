@@ -5,10 +5,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +20,8 @@
 
 #include "common/unique_fd.h"
 #include "net/http_policy.h"
-
-extern char** environ;
+#include "support/spawn.h"
+#include "support/test_support.h"
 
 namespace llmdesk::bench {
 
@@ -52,22 +50,7 @@ inline void PrintRow(const char* what, const Samples& v) {
               v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()));
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "llmdesk-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) Die("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;  // tests/support: removed with its contents when it goes away
 
 inline sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
@@ -78,15 +61,7 @@ inline sockaddr_in Loopback(int port) {
 }
 
 // The kernel's pick of a free port (released again).
-inline int FreePort() {
-  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr = Loopback(0);
-  socklen_t len = sizeof(addr);
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    Die("cannot pick a port");
-  return ntohs(addr.sin_port);
-}
+inline int FreePort() { return test::PickUnusedPort(); }
 
 // A foreign listener on `port` (this process holds it while the fd lives). SO_REUSEADDR because the
 // engine that just used the port leaves TIME_WAIT connections behind.
@@ -119,42 +94,17 @@ inline bool HealthOk(int port) {
 }
 
 // A directly spawned engine (baselines), SIGKILLed and reaped when it goes away.
-class Engine {
- public:
-  explicit Engine(pid_t pid) : pid_(pid) {}
-  Engine(Engine&& o) noexcept : pid_(std::exchange(o.pid_, 0)) {}
-  Engine(const Engine&) = delete;
-  ~Engine() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_;
-};
+using Engine = test::Spawned;
 
 inline Engine SpawnEngine(const std::filesystem::path& exe, int port, const std::map<std::string, std::string>& env,
                           const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {exe.string(), "--host", "127.0.0.1", "--port", std::to_string(port)};
   args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
-  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (auto& s : args) argv.push_back(s.data());
-  for (auto& s : envs) envp.push_back(s.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) Die("cannot spawn " + exe.string());
-  return Engine(pid);
+  try {
+    return test::SpawnProcess({.argv = args, .env = env});  // stdin, stdout, stderr: /dev/null
+  } catch (const std::exception& e) {
+    Die(e.what());
+  }
 }
 
 // Config text shared by the benchmarks: the given engine, free gateway/tool ports, a range after `port`.

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,9 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/unique_fd.h"
+#include "support/spawn.h"
 #include "support/test_support.h"
-
-extern char** environ;
 
 namespace llmdesk::test {
 
@@ -36,35 +34,9 @@ using namespace std::chrono_literals;
 // A process whose stdout+stderr are collected while it runs; SIGKILLed and reaped on destruction.
 class Proc {
  public:
-  Proc(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {}) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    UniqueFd r(fds[0]), w(fds[1]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, w.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, w.get(), STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    std::map<std::string, std::string> merged;
-    for (char** e = environ; *e; ++e) {
-      std::string kv = *e;
-      auto eq = kv.find('=');
-      if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    for (const auto& [k, v] : env) merged[k] = v;
-    std::vector<std::string> envs;
-    for (const auto& [k, v] : merged) envs.push_back(k + "=" + v);
-    std::vector<char*> a, e;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    for (auto& s : envs) e.push_back(s.data());
-    a.push_back(nullptr);
-    e.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, a[0], &actions, nullptr, a.data(), e.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot spawn " + argv[0]);
-    pidfd_ = OpenPidfd(pid_);
-    w.reset();
-    reader_ = std::thread([this, fd = std::move(r)] {
+  Proc(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {})
+      : process_(SpawnProcess({.argv = argv, .env = env, .in = Stdio::Null(), .out = Stdio::Pipe(), .err = Stdio::Merge()})) {
+    reader_ = std::thread([this, fd = std::move(process_.stdout_fd())] {
       char buf[4096];
       for (;;) {
         ssize_t n = read(fd.get(), buf, sizeof(buf));
@@ -79,16 +51,13 @@ class Proc {
     });
   }
   ~Proc() {
-    if (!exit_code_) {
-      kill(pid_, SIGKILL);
-      Wait(10s);
-    }
+    process_.Stop(0ms);
     if (reader_.joinable()) reader_.join();
   }
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   std::string Output() {
     std::lock_guard lock(mu_);
     return out_;
@@ -105,30 +74,24 @@ class Proc {
     });
     return found;
   }
-  void Signal(int sig) { kill(pid_, sig); }
+  void Signal(int sig) { process_.Signal(sig); }
   // Exit code (128+signal when killed), or nullopt if it is still running after `timeout`.
   std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    if (exit_code_) return exit_code_;
-    pollfd p{pidfd_.get(), POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    auto code = process_.Wait(timeout);
+    if (!code) return code;
     // The reader thread may not have drained the pipe yet: wait (bounded) for its EOF so Output() is complete.
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, 5s, [this] { return eof_; });
-    return exit_code_;
+    return code;
   }
 
  private:
-  pid_t pid_ = 0;
-  UniqueFd pidfd_;
+  Spawned process_;
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::string out_;
   bool eof_ = false;
-  std::optional<int> exit_code_;
 };
 
 // Alive = exists and is not a finished zombie. A multithreaded process (llama-server) killed by a

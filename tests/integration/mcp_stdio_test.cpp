@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,9 +12,8 @@
 #include <functional>
 
 #include "common/unique_fd.h"
+#include "support/spawn.h"
 #include "support/test_support.h"
-
-extern char** environ;
 
 namespace llmdesk {
 namespace {
@@ -27,58 +24,32 @@ using json = nlohmann::json;
 // when the object goes away.
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const std::string& input_file = "/dev/null") {
-    int out_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    UniqueFd out_w(out_pipe[1]);
-    out_ = UniqueFd(out_pipe[0]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input_file.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_w.get(), STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("spawn failed");
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  Child(const std::vector<std::string>& argv, const std::string& input_file = "/dev/null")
+      : process_(test::SpawnProcess({.argv = argv,
+                                     .in = test::Stdio::File(input_file),
+                                     .out = test::Stdio::Pipe(),
+                                     .err = test::Stdio::Inherit()})) {}
   // Reads stdout until `done(text so far)` says so, end of file, or the deadline.
   std::string ReadUntil(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done(out_text_)) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      pollfd pfd{out_.get(), POLLIN, 0};
+      pollfd pfd{process_.stdout_fd().get(), POLLIN, 0};
       if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
       char buf[4096];
-      ssize_t n = read(out_.get(), buf, sizeof(buf));
+      ssize_t n = read(process_.stdout_fd().get(), buf, sizeof(buf));
       if (n <= 0) break;
       out_text_.append(buf, static_cast<size_t>(n));
     }
     return out_text_;
   }
   // Exit code after the process ends by itself within `timeout`; -1 otherwise (then it is killed).
-  int Wait(std::chrono::milliseconds timeout) {
-    UniqueFd pidfd = OpenPidfd(pid_);
-    pollfd pfd{pidfd.get(), POLLIN, 0};
-    if (!pidfd.valid() || poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return -1;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  pid_t pid() const { return pid_; }
+  int Wait(std::chrono::milliseconds timeout) { return process_.Wait(timeout).value_or(-1); }
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  pid_t pid_ = -1;
-  UniqueFd out_;
+  test::Spawned process_;
   std::string out_text_;
 };
 

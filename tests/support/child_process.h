@@ -2,11 +2,9 @@
 // llama-server), owned RAII-style, and a bounded wait for an HTTP endpoint to answer 200.
 //
 // ChildProcess
-//  - Spawns argv (no shell; argv[0] is a path) with stdin /dev/null and stdout+stderr appended to a
-//    log file, so a failing test can print what the child said.
-//  - The child gets PR_SET_PDEATHSIG(SIGKILL): if the test process dies, the child dies with it.
-//  - Exit is detected through a pidfd (pollable, immune to PID reuse).
-//  - Stop(): SIGTERM, wait up to `grace` on the pidfd, then SIGKILL; always reaps (waitpid).
+//  - Spawned through test::SpawnProcess (support/spawn.h: no shell, PDEATHSIG, pidfd) with stdin
+//    /dev/null and stdout+stderr appended to a log file, so a failing test can print what the child said.
+//  - Stop(): SIGTERM, wait up to `grace` on the pidfd, then SIGKILL; always reaps.
 //    The destructor calls Stop(), so every child a test starts is stopped when it goes out of scope.
 //  Not thread-safe: one test thread owns a ChildProcess.
 #pragma once
@@ -16,11 +14,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "support/spawn.h"
 
 namespace llmdesk::test {
 
@@ -32,8 +32,8 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
-  int pidfd() const { return pidfd_.get(); }
+  pid_t pid() const { return process_.pid(); }
+  int pidfd() const { return process_.pidfd(); }
   const std::filesystem::path& log_file() const { return log_file_; }
 
   // True once the process has exited (non-blocking; reaps it, hence the mutable status below).
@@ -46,12 +46,8 @@ class ChildProcess {
   std::string LogTail(size_t max_bytes = 4000) const;
 
  private:
-  bool WaitExit(std::chrono::milliseconds timeout) const;  // polls the pidfd, then reaps
-
-  pid_t pid_ = -1;
-  UniqueFd pidfd_;
   std::filesystem::path log_file_;
-  mutable std::optional<int> wait_status_;  // set once reaped
+  mutable Spawned process_;  // mutable: reaping on a const query (Exited) records the exit code
 };
 
 // Polls GET http://127.0.0.1:port/path until it answers 200, at most `timeout`. Waits between
@@ -59,5 +55,10 @@ class ChildProcess {
 // ends the wait at once and fails the result with its exit status and log tail.
 testing::AssertionResult WaitForHttp200(int port, const std::string& path, std::chrono::milliseconds timeout,
                                         const ChildProcess* child = nullptr);
+
+// A foreign process holding `port` (llmdesk-fake-engine --listen-only), returned once /proc lists its
+// listening socket (bounded: 20 s; the wait is on its pidfd, so a holder that exits ends it at once).
+// Adds a test failure when it does not come up.
+std::unique_ptr<ChildProcess> HoldPort(const std::filesystem::path& log_dir, int port);
 
 }  // namespace llmdesk::test

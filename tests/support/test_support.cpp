@@ -4,18 +4,18 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
 #include "common/unique_fd.h"
-
-extern char** environ;
+#include "net/ports.h"
+#include "support/spawn.h"
 
 namespace llmdesk::test {
 
@@ -38,33 +38,14 @@ std::filesystem::path TempDir::Write(const std::string& name, const std::string&
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_w.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_w.get(), STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("spawn " + argv[0] + " failed");
-  out_w.reset();
-  err_w.reset();
-
+  Spawned child = SpawnProcess({.argv = argv, .in = Stdio::Null(), .out = Stdio::Pipe(), .err = Stdio::Pipe()});
   CommandResult result;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{child.stdout_fd().get(), POLLIN, 0}, {child.stderr_fd().get(), POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
-  int open = 2;
-  while (open > 0) {
+  for (int open = 2; open > 0;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      kill(pid, SIGKILL);
       result.err += "\n[test] command timed out\n";
       break;
     }
@@ -73,13 +54,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
       char buf[4096];
       ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) sinks[i]->append(buf, n);
+      if (n > 0) sinks[i]->append(buf, static_cast<size_t>(n));
       else fds[i].fd = -1, --open;
     }
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto code = child.Wait(std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                    deadline - std::chrono::steady_clock::now())));
+  if (!code) child.Stop(std::chrono::milliseconds(0));
+  result.exit_code = code && *code < 128 ? *code : -1;
   return result;
 }
 
@@ -100,6 +82,20 @@ UniqueFd BindLoopbackSocket(int& port) {
     throw std::runtime_error("cannot bind a loopback socket");
   port = ntohs(addr.sin_port);
   return fd;
+}
+
+int FreePortRange(int count) {
+  thread_local std::mt19937 rng(std::random_device{}());
+  int ephemeral_first = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_first;
+  std::uniform_int_distribution<int> base_dist(10000, std::max(10001, ephemeral_first - count - 1));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = base_dist(rng);
+    bool free = true;
+    for (const auto& l : net::ListListeners()) free = free && (l.port < base || l.port >= base + count);
+    if (free) return base;
+  }
+  throw std::runtime_error("no range of " + std::to_string(count) + " free ports below the ephemeral range");
 }
 
 int PickUnusedPort() {

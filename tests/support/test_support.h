@@ -45,7 +45,13 @@ std::filesystem::path LlamaServerPath();
 UniqueFd BindLoopbackSocket(int& port);
 
 // A port no one listens on right now (the kernel's pick for an ephemeral bind, then released).
-// Racy by nature; tests only use it where the code under test handles a lost race.
+// Racy by nature; tests only use it where the code under test handles a lost race, and never to
+// assert an exact port afterwards (use FreePortRange for that).
 int PickUnusedPort();
+
+// The first of `count` consecutive ports no one listens on right now, drawn at random *below* the
+// kernel's ephemeral range: there, an outgoing connection of a parallel test could hold the port as
+// its local port and make an exact-port assertion flaky. Still a look, not a reservation.
+int FreePortRange(int count);
 
 }  // namespace llmdesk::test
