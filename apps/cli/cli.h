@@ -29,5 +29,6 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
 void RegisterManagerCommands(CLI::App& app, Context& ctx);
+void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 
 }  // namespace llmdesk::cli

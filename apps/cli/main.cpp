@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterDoctorCommand(app, ctx);
   RegisterMcpCommands(app, ctx);
   RegisterManagerCommands(app, ctx);
+  RegisterHistoryCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
