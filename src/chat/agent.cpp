@@ -33,33 +33,6 @@ class Reporter {
 
 }  // namespace
 
-void CancelToken::Cancel() {
-  std::map<uint64_t, std::function<void()>> run;
-  {
-    std::lock_guard lock(mu_);
-    if (cancelled_.exchange(true)) return;
-    run.swap(callbacks_);
-  }
-  for (auto& [id, fn] : run) fn();
-}
-
-uint64_t CancelToken::OnCancel(std::function<void()> fn) {
-  {
-    std::lock_guard lock(mu_);
-    if (!cancelled_) {
-      callbacks_.emplace(next_, std::move(fn));
-      return next_++;
-    }
-  }
-  fn();
-  return 0;
-}
-
-void CancelToken::Forget(uint64_t id) {
-  std::lock_guard lock(mu_);
-  callbacks_.erase(id);
-}
-
 const char* ToString(Event::Kind kind) {
   switch (kind) {
     case Event::Kind::kRequestSent: return "request_sent";
@@ -88,7 +61,7 @@ Json ToJson(const Event& e) {
   return j;
 }
 
-Agent::Agent(ModelClient& model, ToolHost* tools) : model_(model), tools_(tools) {}
+Agent::Agent(llm::Model& model, ToolHost* tools) : model_(model), tools_(tools) {}
 
 Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const RunOptions& options,
                               const std::function<void(const Event&)>& on_event, const AskFn& ask,
@@ -123,7 +96,7 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
         [&](const llm::StreamAccumulator::Delta& d) {
           if (!d.content.empty()) report.Emit({.kind = Event::Kind::kToken, .step = step, .text = d.content});
         },
-        cancel);
+        &cancel);
     if (!completion.ok()) {
       if (cancel.cancelled()) return finish(Status::Cancelled("cancelled while the model was answering"));
       return finish(completion.status());

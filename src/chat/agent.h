@@ -1,7 +1,7 @@
 // chat/agent.h — the tool-using agent loop, written once for every front end (CLI, desktop app, gateway).
 //
 // What it does
-//   messages + tools (from a ToolHost: MCP servers) -> the model (a ModelClient: OpenAI chat completions)
+//   messages + tools (from a ToolHost: MCP servers) -> the model (llm::Model: OpenAI chat completions)
 //   -> the tool calls it asks for run through the ToolHost, in parallel when it asks for several
 //   -> results appended as `tool` messages -> again, until the model answers without tool calls.
 //  - `max_tool_steps` model turns that ask for tools end a runaway loop with a clear error.
@@ -9,7 +9,7 @@
 //    tool becomes an error *tool result* the model can read and correct — never a crash or an abort.
 //  - Approval per tool: auto, ask (the front end answers through `ask`: once / always for this run /
 //    deny; no answer counts as deny), deny. The default comes from the tool (read-only tools: auto).
-//  - Cancel at any moment through the CancelToken: the model request and running tools are cancelled
+//  - Cancel at any moment through the CancelToken (common/cancel.h): the model request and running tools are cancelled
 //    (the ToolHost passes it on, e.g. as MCP notifications/cancelled), and Run returns Cancelled.
 //  - Every step is reported as a typed Event, in order, for front ends to render (they render only these).
 //
@@ -19,7 +19,6 @@
 // `ask`, which may wait for a person (bounded by the tool timeout).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -31,27 +30,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/cancel.h"
 #include "common/status.h"
+#include "llm/model.h"
 #include "llm/openai.h"
 
 namespace llmdesk::chat {
-
-// Cancellation shared by a run and everything it started. Thread-safe. Callbacks registered with
-// OnCancel run once, on the thread that calls Cancel() (or at once, if already cancelled).
-class CancelToken {
- public:
-  void Cancel();
-  bool cancelled() const { return cancelled_.load(); }
-  // Returns an id for Forget(); the callback must be cheap and must not call back into this token.
-  uint64_t OnCancel(std::function<void()> fn);
-  void Forget(uint64_t id);
-
- private:
-  std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  uint64_t next_ = 1;
-  std::map<uint64_t, std::function<void()>> callbacks_;
-};
 
 enum class Approval { kAuto, kAsk, kDeny };
 
@@ -80,15 +64,6 @@ class ToolHost {
   // is for the call not happening at all (server gone, timeout, cancelled) and is shown to the model too.
   virtual Result<ToolOutcome> Call(const ToolInfo& tool, const nlohmann::json& arguments,
                                    std::chrono::steady_clock::time_point deadline, CancelToken& cancel) = 0;
-};
-
-// The model (an OpenAI-compatible server). Streams deltas to `on_delta`; returns the whole answer.
-class ModelClient {
- public:
-  virtual ~ModelClient() = default;
-  virtual Result<llm::Completion> Complete(const llm::ChatRequest& request,
-                                           const std::function<void(const llm::StreamAccumulator::Delta&)>& on_delta,
-                                           CancelToken& cancel) = 0;
 };
 
 struct Event {
@@ -134,7 +109,7 @@ struct Transcript {
 
 class Agent {
  public:
-  Agent(ModelClient& model, ToolHost* tools);
+  Agent(llm::Model& model, ToolHost* tools);
   // Runs the loop on `history` (which ends with the user's message). Cancelled when cancel fired;
   // FailedPrecondition when max_tool_steps ran out (the transcript so far is kept in `partial`);
   // the model's own error otherwise.
@@ -143,7 +118,7 @@ class Agent {
                          Transcript* partial = nullptr);
 
  private:
-  ModelClient& model_;
+  llm::Model& model_;
   ToolHost* tools_;
 };
 

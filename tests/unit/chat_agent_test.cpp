@@ -16,14 +16,14 @@ using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // Replays fixed completions in order; records the requests it got.
-class ScriptedModel : public ModelClient {
+class ScriptedModel : public llm::Model {
  public:
   explicit ScriptedModel(std::deque<llm::Completion> replies) : replies_(std::move(replies)) {}
   Result<llm::Completion> Complete(const llm::ChatRequest& request,
                                    const std::function<void(const llm::StreamAccumulator::Delta&)>& on_delta,
-                                   CancelToken& cancel) override {
+                                   const CancelToken* cancel) override {
     requests.push_back(request);
-    if (cancel.cancelled()) return Status::Cancelled("cancelled");
+    if (cancel && cancel->cancelled()) return Status::Cancelled("cancelled");
     if (replies_.empty()) return Status::Unavailable("the scripted model has no more replies");
     llm::Completion c = replies_.front();
     replies_.pop_front();

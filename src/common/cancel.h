@@ -1,0 +1,34 @@
+// common/cancel.h — one cancellation signal shared by a piece of work and everything it started: a chat
+// run, its model request (net::HttpClient wakes its transfer), its tool calls (MCP notifications/cancelled).
+//
+// Thread-safe. Cancel() is sticky. Callbacks registered with OnCancel run once, on the thread that calls
+// Cancel() — or at once on the registering thread when the token is already cancelled (then OnCancel
+// returns 0). They must be cheap and must not call back into the same token.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+
+namespace llmdesk {
+
+class CancelToken {
+ public:
+  void Cancel();
+  bool cancelled() const { return cancelled_.load(); }
+  // Returns an id for Forget(); 0 when the token was already cancelled (fn has run).
+  uint64_t OnCancel(std::function<void()> fn);
+  // Unregisters; after it returns the callback is not running and will not run.
+  void Forget(uint64_t id);
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;          // guards next_, callbacks_
+  std::mutex running_mu_;  // held while Cancel() runs callbacks, so Forget() can wait for them
+  uint64_t next_ = 1;
+  std::map<uint64_t, std::function<void()>> callbacks_;
+};
+
+}  // namespace llmdesk
