@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -236,7 +237,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_.options.max_header_bytes));
-    parser_->body_limit(srv_.options.max_body_bytes);
+    // The body limit depends on the route, known only after the header: checked in OnHeader.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(srv_.options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });

@@ -42,7 +42,7 @@ class ControlApiTest : public ::testing::Test {
   std::unique_ptr<ControlServer> server_;
 };
 
-// Before: cpp-httplib's default payload limit is unlimited, so the server waited to read all 64 MiB
+// Before: cpp-httplib's default payload limit is unlimited, so the server went on reading the 64 MiB
 // (and would have held them in memory). Now the declared length alone gets a 413.
 TEST_F(ControlApiTest, A64MiBBodyIsRefusedBeforeItIsSent) {
   test::Raw c(server_->port());
