@@ -232,12 +232,14 @@ TEST(NetHttpServer, MoreStreamsThanTheBoundGet503AndTheOthersContinue) {
   ServerOptions options;
   options.max_streams = 2;
   std::mutex mu;
+  std::condition_variable cv;
   std::vector<std::shared_ptr<Stream>> streams;
   auto server = StartServer(options, [&](HttpServer& s) {
     s.Route("GET", "/events", [&](Request&) {
       return Response::Stream("text/event-stream", [&](std::shared_ptr<Stream> stream) {
         std::lock_guard lock(mu);
         streams.push_back(std::move(stream));
+        cv.notify_all();
       });
     });
   });
@@ -252,8 +254,8 @@ TEST(NetHttpServer, MoreStreamsThanTheBoundGet503AndTheOthersContinue) {
   EXPECT_EQ(StatusOf(r), 503) << r;
   EXPECT_NE(r.find("Retry-After: 1"), std::string::npos);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(streams.size(), 2u);
+    std::unique_lock lock(mu);  // the start functions run on the pool, after the headers went out
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return streams.size() == 2; })) << streams.size();
     for (auto& s : streams) EXPECT_TRUE(s->Write("data: still here\n\n"));
     streams[0]->Close();
   }
