@@ -9,6 +9,7 @@ find_package(CLI11 REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(CURL REQUIRED)
 find_package(date REQUIRED)
+find_package(Boost 1.74 REQUIRED)  # header-only: Asio and Beast under net::HttpServer
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(MUPARSER REQUIRED IMPORTED_TARGET muparser)
 if(LLMDESK_BUILD_TESTS)

@@ -1,11 +1,8 @@
 // ControlClient: how the CLI (and scripts) talk to a running `llmdesk serve`.
-#include <cctype>
-
-#include <httplib.h>
-
 #include "common/text.h"
 #include "control/control.h"
-#include "net/http_policy.h"
+#include "net/http_client.h"
+#include "net/sse.h"
 
 namespace llmdesk::control {
 namespace {
@@ -21,11 +18,12 @@ std::string ConnectHost(const std::string& host) {
 
 Status FromHttp(int status, const std::string& body, const std::string& what) {
   std::string message = what + ": HTTP " + std::to_string(status);
-  try {
-    auto j = Json::parse(body);
-    if (j.contains("error") && j["error"].is_object()) message = j["error"].value("message", message);
-  } catch (const Json::exception&) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
     if (!body.empty()) message += ": " + body.substr(0, 200);
+  } else if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
+             j["error"]["message"].is_string()) {
+    message = j["error"]["message"].get<std::string>();
   }
   switch (status) {
     case 400: return Status::InvalidArgument(message);
@@ -39,50 +37,13 @@ Status FromHttp(int status, const std::string& body, const std::string& what) {
   }
 }
 
-// Incremental text/event-stream parser: feeds complete events (blank-line terminated) to the handler.
-class SseParser {
- public:
-  explicit SseParser(const Handler& on_data) : on_data_(on_data) {}
-  // False when the handler asked to stop.
-  bool Feed(const char* data, size_t n) {
-    buffer_.append(data, n);
-    size_t eol;
-    while ((eol = buffer_.find('\n')) != std::string::npos) {
-      std::string line = buffer_.substr(0, eol);
-      buffer_.erase(0, eol + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) {
-        if (!Dispatch()) return false;
-      } else if (line.rfind("event:", 0) == 0) {
-        event_ = Trim(line.substr(6));
-      } else if (line.rfind("data:", 0) == 0) {
-        data_ += (data_.empty() ? "" : "\n") + Trim(line.substr(5));
-      }  // comments (":") and id: lines need no handling here
-    }
-    return true;
-  }
-
- private:
-  static std::string Trim(std::string s) { return !s.empty() && s.front() == ' ' ? s.substr(1) : s; }
-  bool Dispatch() {
-    if (data_.empty()) return (event_.clear(), true);
-    Json j = Json::parse(data_, nullptr, /*allow_exceptions=*/false);
-    std::string event = event_.empty() ? "message" : event_;
-    event_.clear();
-    data_.clear();
-    return on_data_(event, j.is_discarded() ? Json(nullptr) : j);
-  }
-  const Handler& on_data_;
-  std::string buffer_, event_, data_;
-};
-
 }  // namespace
 
 ControlClient::ControlClient(const config::ListenerConfig& gateway)
     : ControlClient(gateway.host, gateway.port, gateway.token.value_or("")) {}
 
 ControlClient::ControlClient(std::string host, int port, std::string token)
-    : host_(ConnectHost(host)), port_(port), token_(std::move(token)) {}
+    : host_(ConnectHost(host)), port_(port), token_(std::move(token)), http_(std::make_unique<net::HttpClient>()) {}
 
 ControlClient::~ControlClient() = default;
 
@@ -91,15 +52,14 @@ std::string ControlClient::url() const {
 }
 
 Result<Json> ControlClient::Request(const std::string& method, const std::string& path) {
-  httplib::Client client(host_, port_);
-  net::ConfigureClient(client);
-  client.set_connection_timeout(std::chrono::milliseconds(500));
-  client.set_read_timeout(std::chrono::seconds(15));
-  if (!token_.empty()) client.set_bearer_token_auth(token_.c_str());
-  auto res = method == "POST" ? client.Post(path.c_str()) : client.Get(path.c_str());
-  if (!res) {
-    return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + httplib::to_string(res.error()) + ")");
-  }
+  net::HttpRequest req;
+  req.method = method;
+  req.url = url() + path;
+  req.connect_timeout = std::chrono::milliseconds(500);
+  req.timeout = std::chrono::seconds(15);
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  auto res = http_->Send(req);
+  if (!res.ok()) return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + res.status().message() + ")");
   if (res->status < 200 || res->status >= 300) return FromHttp(res->status, res->body, method + " " + path);
   Json j = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::FailedPrecondition(url() + path + " did not answer JSON; is it llmdesk?");
@@ -142,35 +102,47 @@ Status ControlClient::FollowEvents(const Handler& on_data, const std::atomic<boo
 }
 
 Status ControlClient::Stream(const std::string& path, const Handler& on_data, const std::atomic<bool>* cancel) {
-  httplib::Client client(host_, port_);
-  net::ConfigureClient(client);
-  client.set_connection_timeout(std::chrono::milliseconds(500));
-  client.set_read_timeout(std::chrono::seconds(10));  // the server sends a comment every second
-  if (!token_.empty()) client.set_bearer_token_auth(token_.c_str());
-  SseParser parser(on_data);
+  net::HttpRequest req;
+  req.url = url() + path;
+  req.headers.emplace_back("Accept", "text/event-stream");
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  req.connect_timeout = std::chrono::milliseconds(500);
+  if (cancel) req.cancelled = [cancel] { return cancel->load(); };
+  net::SseParser parser;
+  std::vector<net::SseEvent> events;
   int status = 0;
   std::string error_body;
   bool stopped_by_us = false;
-  auto res = client.Get(
-      path.c_str(), httplib::Headers{{"Accept", "text/event-stream"}},
-      [&](const httplib::Response& r) {
-        status = r.status;
+  Status stream_error;
+  Status done = http_->Stream(
+      req,
+      [&](int code, const net::HeaderList&) {
+        status = code;
         return true;
       },
-      [&](const char* data, size_t n) {
-        if (status != 200) return (error_body.append(data, n), true);
-        if ((cancel && cancel->load()) || !parser.Feed(data, n)) {
-          stopped_by_us = true;
+      [&](std::string_view chunk) {
+        if (status != 200) return (error_body.append(chunk.substr(0, 4096)), error_body.size() < 65536);
+        events.clear();
+        if (Status s = parser.Feed(chunk, events); !s.ok()) {
+          stream_error = s;
           return false;
+        }
+        for (const auto& e : events) {
+          Json j = Json::parse(e.data, nullptr, /*allow_exceptions=*/false);
+          if (!on_data(e.event, j.is_discarded() ? Json(nullptr) : j)) {
+            stopped_by_us = true;
+            return false;
+          }
         }
         return true;
       });
-  if (stopped_by_us) return Status::Ok();
-  if (!res) {
+  if (!stream_error.ok()) return Status::IoError("GET " + path + ": " + stream_error.message());
+  if (stopped_by_us || done.code() == Status::Code::kCancelled) return Status::Ok();
+  if (!done.ok()) {
     if (status == 200) return Status::Ok();  // the server ended the stream (it is stopping)
-    return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + httplib::to_string(res.error()) + ")");
+    return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + done.message() + ")");
   }
-  if (res->status != 200) return FromHttp(res->status, error_body.empty() ? res->body : error_body, "GET " + path);
+  if (status != 200) return FromHttp(status, error_body, "GET " + path);
   return Status::Ok();
 }
 

@@ -1,9 +1,10 @@
 // control/control.h — the control API of a running llmdesk daemon (`llmdesk serve`), its client, and
 // the views the front ends share (JSON shapes, port report, event lines, status table).
 //
-// Server: an HTTP server (cpp-httplib) on the gateway listener (127.0.0.1:8760 by default) over a
-// manager::Manager. Every request passes net::CheckRequest first (Host/Origin must be loopback names,
-// optional bearer token from gateway.token): 403/401 otherwise. Routes:
+// Server: a net::HttpServer on the gateway listener (127.0.0.1:8760 by default) over a manager::Manager.
+// Every request passes the listener's policy first (Host/Origin must be loopback names, optional bearer
+// token from gateway.token): 403/401 otherwise; bodies over max_body_bytes get 413 and oversized
+// headers 431 before any handler runs. Routes:
 //   GET  /health                          {"status":"ok","service":"llmdesk","version","pid","config"}
 //   GET  /api/backends                    [BackendStatus JSON...]
 //   GET  /api/backends/{name}             BackendStatus JSON; 404 unknown
@@ -17,11 +18,12 @@
 // Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
 // ServerOptions::add_routes.
 //
-// Threads: ControlServer owns one listener thread and a pool of request threads. Manager callbacks
-// never block on a client: each SSE client has its own bounded queue; when it is full, events are
-// dropped and the client gets one `event: dropped` ({"dropped":N}) marker before the next event.
-// Stop() (and the destructor) ends every SSE stream, stops listening and joins all threads.
-// Writing to a vanished client must not kill the daemon, so Start() ignores SIGPIPE process-wide.
+// Threads: the net::HttpServer's (IO threads and a worker pool for the handlers). An SSE stream holds
+// no thread: manager callbacks write to it and never block on a client; each client has its own
+// bounded EventQueue in front of its stream, and when the client does not keep up, events are dropped
+// and it gets one `event: dropped` ({"dropped":N}) marker where the gap is. At most max_streams streams
+// are open (503 beyond). Stop() (and the destructor) ends every SSE stream, stops listening and joins
+// all threads. A vanished client costs an EPIPE on its socket, never a SIGPIPE.
 //
 // Errors: Start() returns Unavailable naming the holder (PID and command) when the port is taken.
 // ControlClient returns Unavailable when nothing answers (no daemon), FailedPrecondition when
@@ -48,8 +50,9 @@
 #include "config/config.h"
 #include "manager/manager.h"
 
-namespace httplib {
-class Server;
+namespace llmdesk::net {
+class HttpServer;
+class HttpClient;
 }
 
 namespace llmdesk::control {
@@ -92,8 +95,9 @@ struct ServerOptions {
   int port = 8760;                      // 0 = any free port (tests)
   std::string token;                    // empty = no bearer token (loopback checks still apply)
   size_t event_queue_capacity = 1024;   // per SSE client
-  int threads = 16;                     // request threads; every open SSE stream holds one
-  std::function<void(httplib::Server&)> add_routes;  // e.g. the /v1 gateway, registered before listening
+  size_t max_body_bytes = 1024 * 1024;  // the control API's requests have no bodies to speak of; 413 beyond
+  size_t max_streams = 256;             // open SSE streams; 503 beyond
+  std::function<void(net::HttpServer&)> add_routes;  // e.g. the /v1 gateway, registered before listening
 };
 
 class ControlServer {
@@ -131,7 +135,7 @@ class ControlClient {
   Result<nlohmann::json> Logs(const std::string& name, size_t lines);
   Result<nlohmann::json> Ports();
   // SSE streams: calls on_data(event_name, data_json) per event until it returns false, the stream
-  // ends or `cancel` becomes true (checked between chunks; streams send a comment every second).
+  // ends or `cancel` becomes true (noticed within 50 ms).
   Status FollowLogs(const std::string& name, size_t lines,
                     const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
                     const std::atomic<bool>* cancel = nullptr);
@@ -148,6 +152,7 @@ class ControlClient {
   std::string host_;
   int port_;
   std::string token_;
+  std::unique_ptr<net::HttpClient> http_;  // keeps its connection between calls
 };
 
 // ---- Ports report (`llmdesk ports`, GET /api/ports) -----------------------------------------------------

@@ -2,6 +2,7 @@
 // the client reads too slowly the newest frames are dropped and a single `event: dropped` marker
 // ({"dropped":N}) takes their place, so the client knows it missed something. Thread-safe.
 #include "control/control.h"
+#include "net/sse.h"
 
 namespace llmdesk::control {
 
@@ -26,7 +27,7 @@ bool EventQueue::PopAll(std::vector<std::string>& out, std::chrono::milliseconds
   for (auto& f : frames_) out.push_back(std::move(f));
   frames_.clear();
   if (dropped_ > 0) {
-    out.push_back("event: dropped\ndata: " + nlohmann::json{{"dropped", dropped_}}.dump() + "\n\n");
+    out.push_back(net::SseFrame("dropped", nlohmann::json{{"dropped", dropped_}}.dump()));
     dropped_ = 0;
   }
   return !closed_;

@@ -363,6 +363,22 @@ bool Server::MayStream(const json& message, const Session* /*session*/) const {
          impl_->extension->ToolStreams(name->get_ref<const std::string&>());
 }
 
+bool Server::MayBlock(const json& message) const {
+  if (!message.is_object()) return true;
+  auto method = message.find("method");
+  if (method == message.end() || *method != "tools/call") return true;
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return false;  // answered with an error at once
+  auto name = params->find("name");
+  if (name == params->end() || !name->is_string()) return false;
+  const std::string& tool_name = name->get_ref<const std::string&>();
+  if (impl_->extension && impl_->extension->HasTool(tool_name)) return true;
+  const tools::Tool* tool = impl_->registry.Find(tool_name);
+  if (!tool) return false;  // unknown tool: -32602 at once
+  auto open_world = tool->annotations.find("openWorldHint");
+  return open_world == tool->annotations.end() || !open_world->is_boolean() || open_world->get<bool>();
+}
+
 std::shared_ptr<Server::Pending> Server::RegisterAsk(json& request, const Session* session) {
   auto pending = std::make_shared<Pending>();
   pending->session_id = session ? session->id : "";

@@ -1,37 +1,41 @@
 // Streamable HTTP transport: POST /mcp answers with JSON, or with an SSE stream when the request may
 // notify or ask the client while it runs; GET /mcp is 405 (no server-initiated stream); DELETE /mcp
-// ends a session. The hot path (a plain tools/call) does one JSON parse, one session lookup, one dump.
+// ends a session. The hot path (a plain tools/call of a local tool) runs on the listener's IO thread:
+// one JSON parse, one session lookup, one dump.
 #include <strings.h>
 
 #include <condition_variable>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "mcp/server_impl.h"
 #include "net/http_policy.h"
+#include "net/http_server.h"
+#include "net/sse.h"
 
 namespace llmdesk::mcp {
 namespace {
 
+using net::Request;
+using net::Response;
+
 constexpr const char* kJson = "application/json";
 constexpr const char* kSse = "text/event-stream";
 
-void TransportError(httplib::Response& res, int status, int code, const std::string& message) {
-  res.status = status;
-  res.set_content(DumpWire(ErrorReply(nullptr, {code, message, nullptr})), kJson);
+Response TransportError(int status, int code, const std::string& message) {
+  return Response::Text(status, DumpWire(ErrorReply(nullptr, {code, message, nullptr})), kJson);
 }
 
-std::string SseEvent(const json& message) { return "event: message\ndata: " + DumpWire(message) + "\n\n"; }
+std::string SseEvent(const json& message) { return net::SseFrame("message", DumpWire(message)); }
 
 bool AcceptsType(const std::string& accept, std::string_view type, std::string_view family) {
   return accept.find(type) != std::string::npos || accept.find("*/*") != std::string::npos ||
          accept.find(family) != std::string::npos;
 }
 
-std::optional<std::string> Header(const httplib::Request& req, const char* name) {
-  if (!req.has_header(name)) return std::nullopt;
-  return req.get_header_value(name);
+std::optional<std::string> Header(const Request& req, const char* name) {
+  if (!req.HasHeader(name)) return std::nullopt;
+  return req.Header(name);
 }
 
 // Notifications collected while a request runs on a plain (non-streaming) reply.
@@ -55,53 +59,55 @@ class BufferPeer : public Peer {
 // Writes each message as one SSE event on the open POST response.
 class SsePeer : public Peer {
  public:
-  explicit SsePeer(httplib::DataSink& sink) : sink_(sink) {}
-  void Send(const json& message) override {
-    std::string event = SseEvent(message);
-    std::lock_guard lock(mu_);
-    if (open_) open_ = sink_.write(event.data(), event.size());
-  }
+  explicit SsePeer(std::shared_ptr<net::Stream> stream) : stream_(std::move(stream)) {}
+  void Send(const json& message) override { stream_->Write(SseEvent(message)); }
 
  private:
-  httplib::DataSink& sink_;
-  std::mutex mu_;
-  bool open_ = true;
+  std::shared_ptr<net::Stream> stream_;
 };
+
+// Runs one request with a plain reply: JSON, or SSE when it sent notifications on the way.
+Response Answer(Server& server, const Incoming& in_const) {
+  Incoming in = in_const;
+  BufferPeer peer;
+  in.peer = &peer;
+  Outcome out = server.Dispatch(in);
+  Response res;
+  if (out.new_session) res.SetHeader("Mcp-Session-Id", out.new_session->id);
+  res.status = out.http_status;
+  std::string events = peer.Take();
+  if (!out.reply) return res;
+  if (!events.empty()) {
+    res.body = events + SseEvent(*out.reply);
+    res.content_type = kSse;
+  } else {
+    res.body = DumpWire(*out.reply);
+    res.content_type = kJson;
+  }
+  return res;
+}
 
 }  // namespace
 
 struct HttpServer::Impl {
   Server& server;
   HttpOptions options;
-  httplib::Server http;
+  std::unique_ptr<net::HttpServer> http;
   std::mutex mu;
   std::condition_variable cv;
   bool stop_requested = false;
-  bool running = false;
 
   Impl(Server& s, HttpOptions o) : server(s), options(std::move(o)) {}
 
-  // Security and content negotiation shared by every method; false when `res` already holds the answer.
-  bool Admit(const httplib::Request& req, httplib::Response& res) {
-    std::string why;
-    if (int status = net::CheckRequest(req, options.token, why); status != 0) {
-      if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
-      TransportError(res, status, rpc::kSessionRequired, why);
-      return false;
-    }
-    return true;
-  }
-
-  void Post(const httplib::Request& req, httplib::Response& res) {
-    if (!Admit(req, res)) return;
-    const std::string& accept = req.get_header_value("Accept");
+  Response Post(Request& req) {
+    const std::string& accept = req.Header("Accept");
     bool accepts_sse = AcceptsType(accept, kSse, "text/*");
     if (!AcceptsType(accept, kJson, "application/*") || !accepts_sse) {
-      return TransportError(res, 406, rpc::kSessionRequired,
+      return TransportError(406, rpc::kSessionRequired,
                             "Not Acceptable: the Accept header must list both application/json and text/event-stream");
     }
-    if (req.get_header_value("Content-Type").rfind(kJson, 0) != 0) {
-      return TransportError(res, 415, rpc::kSessionRequired, "Unsupported Media Type: send Content-Type: application/json");
+    if (req.Header("Content-Type").rfind(kJson, 0) != 0) {
+      return TransportError(415, rpc::kSessionRequired, "Unsupported Media Type: send Content-Type: application/json");
     }
     auto in = std::make_shared<Incoming>();
     in->http = true;
@@ -115,91 +121,79 @@ struct HttpServer::Impl {
     }
     if (auto session_id = Header(req, "Mcp-Session-Id")) {
       in->session = server.sessions().Find(*session_id);
-      if (!in->session) {
-        return TransportError(res, 404, -32001, "Session not found: it expired or was ended; initialize again");
-      }
+      if (!in->session) return TransportError(404, -32001, "Session not found: it expired or was ended; initialize again");
       if (in->header_version && !IsStatefulVersion(*in->header_version)) {
-        return TransportError(res, 400, rpc::kSessionRequired,
+        return TransportError(400, rpc::kSessionRequired,
                               "Bad Request: unsupported MCP-Protocol-Version '" + *in->header_version + "'");
       }
     }
     if (auto error = ParseWire(req.body, in->message)) {
-      res.status = 400;
-      res.set_content(DumpWire(ErrorReply(nullptr, *error)), kJson);
-      return;
+      return Response::Text(400, DumpWire(ErrorReply(nullptr, *error)), kJson);
     }
+    Server* srv = &server;
     if (in->message.is_array()) {
-      auto reply = server.Handle(req.body, *in);
-      res.status = reply ? 200 : 202;
-      if (reply) res.set_content(*reply, kJson);
-      return;
+      return Response::Defer([srv, in, body = std::move(req.body)] {
+        auto reply = srv->Handle(body, *in);
+        Response res;
+        res.status = reply ? 200 : 202;
+        if (reply) res.body = std::move(*reply), res.content_type = kJson;
+        return res;
+      });
     }
-    if (server.MayStream(in->message, in->session.get())) return Stream(in, res);
-
-    BufferPeer peer;
-    in->peer = &peer;
-    Outcome out = server.Dispatch(*in);
-    if (out.new_session) res.set_header("Mcp-Session-Id", out.new_session->id);
-    res.status = out.http_status;
-    std::string events = peer.Take();
-    if (!out.reply) return;
-    if (!events.empty()) {
-      res.set_content(events + SseEvent(*out.reply), kSse);
-    } else {
-      res.set_content(DumpWire(*out.reply), kJson);
-    }
+    if (server.MayStream(in->message, in->session.get())) return Stream(in);
+    if (server.MayBlock(in->message)) return Response::Defer([srv, in] { return Answer(*srv, *in); });
+    return Answer(server, *in);
   }
 
-  // Runs the request inside the response's content provider so its notifications and questions reach
-  // the client while it runs; the final reply is the last event.
-  void Stream(std::shared_ptr<Incoming> in, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-cache");
+  // Runs the request on the pool with the open SSE stream as its peer, so its notifications and
+  // questions reach the client while it runs; the final reply is the last event.
+  Response Stream(std::shared_ptr<Incoming> in) {
     Server* srv = &server;
-    res.set_chunked_content_provider(kSse, [srv, in](size_t, httplib::DataSink& sink) {
-      SsePeer peer(sink);
+    return Response::Stream(kSse, [srv, in](std::shared_ptr<net::Stream> stream) {
+      SsePeer peer(stream);
       in->peer = &peer;
       Outcome out = srv->Dispatch(*in);
       in->peer = nullptr;
       if (out.reply) peer.Send(*out.reply);
-      sink.done();
-      return true;
+      stream->Close();
     });
   }
 
-  void Delete(const httplib::Request& req, httplib::Response& res) {
-    if (!Admit(req, res)) return;
+  Response Delete(Request& req) {
     auto session_id = Header(req, "Mcp-Session-Id");
-    if (!session_id) return TransportError(res, 400, rpc::kSessionRequired, "Bad Request: no Mcp-Session-Id header");
+    if (!session_id) return TransportError(400, rpc::kSessionRequired, "Bad Request: no Mcp-Session-Id header");
     if (!server.sessions().Remove(*session_id)) {
-      return TransportError(res, 404, -32001, "Session not found: it expired or was already ended");
+      return TransportError(404, -32001, "Session not found: it expired or was already ended");
     }
-    res.status = 200;
-  }
-
-  void Get(const httplib::Request& req, httplib::Response& res) {
-    if (!Admit(req, res)) return;
-    res.set_header("Allow", "POST, DELETE");
-    TransportError(res, 405, rpc::kSessionRequired,
-                   "Method Not Allowed: this server sends no server-initiated stream; POST requests to /mcp");
+    return Response::Text(200, "", "");
   }
 };
 
 HttpServer::HttpServer(Server& server, HttpOptions options)
     : impl_(std::make_unique<Impl>(server, std::move(options))) {
-  auto& http = impl_->http;
-  net::ConfigureServer(http);
-  http.set_payload_max_length(impl_->options.max_body_bytes);
-  http.set_keep_alive_max_count(1u << 20);  // the default (5) would reconnect every 5th request
-  http.set_keep_alive_timeout(5);
-  int threads = std::max(4, impl_->options.threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  const HttpOptions& o = impl_->options;
+  net::ServerOptions http;
+  http.host = o.host;
+  http.port = o.port;
+  http.token = o.token;
+  http.max_body_bytes = o.max_body_bytes;
+  http.max_header_bytes = o.max_header_bytes;
+  http.max_streams = o.max_streams;
+  http.max_workers = o.max_workers;
+  http.server_name = "MCP tool server";
+  http.render_error = [](int status, const std::string& message, const std::string&) {
+    return TransportError(status, status >= 500 ? rpc::kInternalError : rpc::kSessionRequired, message);
+  };
+  impl_->http = std::make_unique<net::HttpServer>(std::move(http));
   Impl* impl = impl_.get();
-  http.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->Post(req, res); });
-  http.Get("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->Get(req, res); });
-  http.Delete("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->Delete(req, res); });
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    TransportError(res, 500, rpc::kInternalError, "Internal error");
-  });
+  impl->http->Route("POST", "/mcp", [impl](Request& req) { return impl->Post(req); }, {.inline_handler = true});
+  impl->http->Route("DELETE", "/mcp", [impl](Request& req) { return impl->Delete(req); }, {.inline_handler = true});
+  impl->http->Route("GET", "/mcp", [](Request&) {
+    Response res = TransportError(405, rpc::kSessionRequired,
+                                  "Method Not Allowed: this server sends no server-initiated stream; POST requests to /mcp");
+    res.SetHeader("Allow", "POST, DELETE");
+    return res;
+  }, {.inline_handler = true});
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -211,43 +205,28 @@ Status HttpServer::Bind() {
                  "machine can call its tools. Set tool_server.token (or --token) or bind 127.0.0.1. !!!",
                  o.host);
   }
-  if (o.port == 0) {
-    int port = impl_->http.bind_to_any_port(o.host);
-    if (port <= 0) return Status::Unavailable("cannot bind " + o.host + " to any port");
-    port_ = port;
-  } else {
-    if (!impl_->http.bind_to_port(o.host, o.port)) {
-      return Status::Unavailable(fmt::format("cannot listen on {}:{} (in use or not permitted)", o.host, o.port));
-    }
-    port_ = o.port;
-  }
+  if (Status s = impl_->http->Bind(); !s.ok()) return s;
+  port_ = impl_->http->port();
   return Status::Ok();
 }
 
 Status HttpServer::Run() {
-  {
-    std::lock_guard lock(impl_->mu);
-    if (impl_->stop_requested) return Status::Ok();
-    impl_->running = true;
-  }
-  bool ok = impl_->http.listen_after_bind();
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->running = false;
-  }
-  impl_->cv.notify_all();
-  return ok || impl_->stop_requested ? Status::Ok() : Status::IoError("the tool server's listener failed");
+  std::unique_lock lock(impl_->mu);
+  if (impl_->stop_requested) return Status::Ok();
+  if (Status s = impl_->http->Start(); !s.ok()) return s;
+  impl_->cv.wait(lock, [this] { return impl_->stop_requested; });
+  lock.unlock();
+  impl_->http->Stop();
+  return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  std::unique_lock lock(impl_->mu);
-  impl_->stop_requested = true;
-  // httplib's stop() only takes effect once its accept loop runs; repeat it until Run() has returned.
-  while (impl_->running) {
-    impl_->http.stop();
-    impl_->cv.wait_for(lock, std::chrono::milliseconds(10));
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stop_requested = true;
   }
-  impl_->http.stop();
+  impl_->cv.notify_all();
+  impl_->http->Stop();  // idempotent; also ends a server that never ran
 }
 
 }  // namespace llmdesk::mcp

@@ -19,8 +19,8 @@
 //
 // Threads: Server is immutable after construction except for its SessionTable and the table of pending
 // server->client requests, both internally locked; Dispatch() may run on any number of threads at once.
-// HttpServer owns httplib's thread pool; Run() blocks until Stop() (callable from any thread or a signal
-// watcher). RunStdio() reads on the calling thread and runs requests on one worker thread it owns.
+// HttpServer owns its net::HttpServer (IO threads, worker pool); Run() blocks until Stop() (callable
+// from any thread or a signal watcher). RunStdio() reads on the calling thread and runs requests on one worker thread it owns.
 #pragma once
 
 #include <atomic>
@@ -214,6 +214,9 @@ class Server {
   // Whether this request may send notifications or ask the client while it runs (the HTTP transport
   // then answers with an SSE stream).
   bool MayStream(const json& message, const Session* session) const;
+  // Whether this request may take long: anything but a call of a built-in tool that stays on this
+  // machine (openWorldHint false). The HTTP transport answers the others off its IO threads.
+  bool MayBlock(const json& message) const;
 
   // A reply from the client to a server->client request; false when nobody waits for that id.
   bool DeliverClientReply(const json& reply, const Session* session);
@@ -238,12 +241,16 @@ struct HttpOptions {
   int port = 8763;                           // 0 = any free port (see HttpServer::port())
   std::string token;                         // bearer token; empty = none (loopback trust only)
   size_t max_body_bytes = 4 * 1024 * 1024;   // larger bodies get 413
-  int threads = 16;                          // httplib holds one per open keep-alive connection
+  size_t max_header_bytes = 16 * 1024;       // request line + headers; 431 beyond
+  size_t max_streams = 256;                  // SSE replies open at once; 503 beyond
+  int max_workers = 64;                      // threads for calls that may block (see Server::MayBlock)
 };
 
-// Streamable HTTP transport on cpp-httplib: POST /mcp (JSON or SSE replies), GET /mcp (405: no
+// Streamable HTTP transport on net::HttpServer: POST /mcp (JSON or SSE replies), GET /mcp (405: no
 // server-initiated stream), DELETE /mcp (ends the session). Checks Host/Origin (403), token (401),
-// Accept (406), Content-Type (415), body size (413), protocol header (400), session (404).
+// header size (431), body size (413), Accept (406), Content-Type (415), protocol header (400), session
+// (404). A call of a local built-in tool is answered on the IO thread; anything that may block runs on
+// the listener's worker pool, and SSE replies hold a pool thread only while their request runs.
 class HttpServer {
  public:
   HttpServer(Server& server, HttpOptions options);

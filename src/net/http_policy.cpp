@@ -1,23 +1,12 @@
 #include "net/http_policy.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <arpa/inet.h>
-#include <httplib.h>
+
+#include <algorithm>
+
+#include "net/http_server.h"
 
 namespace llmdesk::net {
-
-void ConfigureServer(httplib::Server& server) {
-  server.set_tcp_nodelay(true);
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-}
-
-void ConfigureClient(httplib::Client& client) { client.set_tcp_nodelay(true); }
 
 bool IsLoopbackAddress(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
@@ -62,27 +51,25 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-int CheckRequest(const httplib::Request& req, const std::string& token, std::string& why) {
-  // Only enforce the Host check when the server trusts loopback alone; a token-protected
-  // server bound to a LAN address is reached by other names on purpose.
-  if (token.empty() && !IsLoopbackHostHeader(req.get_header_value("Host"))) {
-    why = "Host header '" + req.get_header_value("Host") + "' is not a loopback name (DNS rebinding protection)";
-    return 403;
+Status CheckPolicy(const Request& req, const Policy& policy, bool public_route) {
+  if (policy.token.empty() && !IsLoopbackHostHeader(req.Header("Host"))) {
+    return Status::PermissionDenied("Host header '" + req.Header("Host") +
+                                    "' is not a loopback name (DNS rebinding protection)");
   }
-  if (!IsAllowedOrigin(req.get_header_value("Origin"))) {
-    why = "Origin '" + req.get_header_value("Origin") + "' is not allowed (DNS rebinding protection)";
-    return 403;
+  const std::string& origin = req.Header("Origin");
+  if (!IsAllowedOrigin(origin) &&
+      std::find(policy.allowed_origins.begin(), policy.allowed_origins.end(), origin) == policy.allowed_origins.end()) {
+    return Status::PermissionDenied("Origin '" + origin + "' is not allowed (DNS rebinding protection)");
   }
-  if (!token.empty()) {
-    const std::string auth = req.get_header_value("Authorization");
+  if (!policy.token.empty() && !public_route) {
+    const std::string& auth = req.Header("Authorization");
     const std::string_view prefix = "Bearer ";
     if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0 ||
-        !ConstantTimeEquals(std::string_view(auth).substr(prefix.size()), token)) {
-      why = "missing or wrong bearer token (send 'Authorization: Bearer <token>')";
-      return 401;
+        !ConstantTimeEquals(std::string_view(auth).substr(prefix.size()), policy.token)) {
+      return Status::FailedPrecondition("missing or wrong bearer token (send 'Authorization: Bearer <token>')");
     }
   }
-  return 0;
+  return Status::Ok();
 }
 
 }  // namespace llmdesk::net

@@ -1,23 +1,30 @@
-// net/http_policy.h — one listener/client policy for every HTTP endpoint llmdesk runs or calls.
+// net/http_policy.h — the trust policy of every HTTP endpoint llmdesk runs (applied by net::HttpServer
+// to every request before routing).
 //
-//  - TCP_NODELAY on: with Nagle on, a keep-alive JSON loop costs ~40 ms per request.
-//  - SO_REUSEADDR on (so TIME_WAIT never blocks a restart), SO_REUSEPORT never: with it, a second
-//    process could bind the same port and silently steal half the connections. (cpp-httplib's
-//    default socket options set both, so servers must go through ConfigureServer.)
-//  - Loopback-only trust: Host and Origin checks against DNS rebinding, constant-time token compare.
+//  - Loopback-only trust: Host and Origin checks against DNS rebinding. The Host check applies only
+//    when no token is set: a token-protected server bound to a LAN address is reached by other names
+//    on purpose.
+//  - The bearer token is compared in constant time.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/status.h"
 
 namespace httplib {
 class Server;
 class Client;
-struct Request;
 }  // namespace httplib
 
 namespace llmdesk::net {
 
+struct Request;
+
+// Transitional, for code still on cpp-httplib (the manager's health prober, tests' stand-in engines, the
+// benches): TCP_NODELAY on (with Nagle a keep-alive JSON loop costs ~40 ms per request), SO_REUSEADDR
+// and never SO_REUSEPORT. Defined in httplib_legacy.cpp; goes when the last caller moves to net::.
 void ConfigureServer(httplib::Server& server);
 void ConfigureClient(httplib::Client& client);
 
@@ -29,9 +36,14 @@ bool IsLoopbackHostHeader(std::string_view host_header);
 bool IsAllowedOrigin(std::string_view origin);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
-// Checks a request against the loopback policy and an optional bearer token.
-// Returns 0 when allowed, otherwise the HTTP status to answer (403 bad Host/Origin, 401 bad token)
-// and sets `why` to a message for the client.
-int CheckRequest(const httplib::Request& req, const std::string& token, std::string& why);
+struct Policy {
+  std::string token;                         // empty = no bearer token
+  std::vector<std::string> allowed_origins;  // accepted besides absent and loopback origins
+};
+
+// Ok when `req` may be served. PermissionDenied (answer 403) for a foreign Host or Origin;
+// Unauthenticated requests (missing or wrong token, unless `public_route`) give FailedPrecondition
+// (answer 401). The message says what was wrong and what to send.
+Status CheckPolicy(const Request& req, const Policy& policy, bool public_route = false);
 
 }  // namespace llmdesk::net

@@ -29,16 +29,4 @@ std::optional<std::string> ClosestMatch(std::string_view word, const std::vector
 // A result with one text block and structuredContent — what every tool with an outputSchema returns.
 ToolResult StructuredResult(std::string text, nlohmann::json structured);
 
-// HTTP GET over libcurl (http_get.cpp): bounded by `timeout` (and never past ctx.deadline), aborted when
-// ctx.cancelled() turns true, response body capped at `max_body` bytes. Non-2xx statuses are returned,
-// not errors; transport failures are Unavailable/Timeout/Cancelled statuses with a readable message.
-// libcurl is dlopen()ed on the first call (curl_library.h); if it is not installed, every call returns
-// FailedPrecondition saying which Debian package to install.
-struct HttpResponse {
-  long status = 0;
-  std::string body;
-};
-Result<HttpResponse> HttpGet(const std::string& url, std::chrono::milliseconds timeout, const CallContext& ctx,
-                             size_t max_body = 1 << 20);
-
 }  // namespace llmdesk::tools

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
+#include "net/http_client.h"
 #include "tools/builtin.h"
 
 namespace llmdesk::tools {
@@ -66,9 +67,32 @@ std::optional<double> NumberAt(const json& object, const char* key, size_t i) {
 }
 
 // GET + JSON parse, with errors phrased for the model. `what` names the service in messages.
+// The request is bounded by the tool's timeout (and never runs past ctx.deadline), its answer by
+// kMaxResponseBytes, and it stops within 50 ms of ctx.cancelled() turning true.
+Result<net::HttpResponse> Get(const std::string& url, const Options& options, const CallContext& ctx,
+                              net::HttpClient& http) {
+  using namespace std::chrono;
+  auto timeout = options.http_timeout;
+  if (ctx.deadline != steady_clock::time_point::max()) {
+    auto left = duration_cast<milliseconds>(ctx.deadline - steady_clock::now());
+    if (left <= milliseconds(0)) return Status::Timeout("the call's time limit ran out before the request to " + url);
+    timeout = std::min(timeout, left);
+  }
+  net::HttpRequest req;
+  req.url = url;
+  req.timeout = std::max(timeout, milliseconds(1));
+  req.connect_timeout = req.timeout;
+  req.max_response_bytes = kMaxResponseBytes;
+  req.follow_redirects = true;
+  req.cancelled = ctx.cancelled;
+  auto response = http.Send(req);
+  if (response.status().code() == Status::Code::kCancelled) return Status::Cancelled("the call was cancelled");
+  return response;
+}
+
 Result<json> FetchJson(const std::string& url, const std::string& what, const Options& options,
-                       const CallContext& ctx) {
-  auto response = HttpGet(url, options.http_timeout, ctx, kMaxResponseBytes);
+                       const CallContext& ctx, net::HttpClient& http) {
+  auto response = Get(url, options, ctx, http);
   if (!response.ok()) {
     const Status& s = response.status();
     if (s.code() == Status::Code::kTimeout) return Status::Timeout("the " + what + " did not answer in time (" + s.message() + ")");
@@ -92,9 +116,10 @@ struct Place {
   double latitude = 0, longitude = 0;
 };
 
-Result<Place> Geocode(const std::string& location, const Options& options, const CallContext& ctx) {
+Result<Place> Geocode(const std::string& location, const Options& options, const CallContext& ctx,
+                      net::HttpClient& http) {
   std::string url = options.geocoding_url + "?name=" + PercentEncode(location) + "&count=1&language=en&format=json";
-  auto body = FetchJson(url, "geocoding service", options, ctx);
+  auto body = FetchJson(url, "geocoding service", options, ctx, http);
   if (!body.ok()) return body.status();
   auto results = body->find("results");  // absent when nothing matches
   if (results == body->end() || !results->is_array() || results->empty())
@@ -110,7 +135,7 @@ void Progress(const CallContext& ctx, double done, const char* message) {
   if (ctx.progress) ctx.progress(done, 2, message);
 }
 
-ToolResult Run(const json& args, const CallContext& ctx, const Options& options) {
+ToolResult Run(const json& args, const CallContext& ctx, const Options& options, net::HttpClient& http) {
   const bool has_location = args.contains("location");
   const bool has_lat = args.contains("latitude"), has_lon = args.contains("longitude");
   if (has_location && (has_lat || has_lon))
@@ -121,7 +146,7 @@ ToolResult Run(const json& args, const CallContext& ctx, const Options& options)
   Place place;
   if (has_location) {
     Progress(ctx, 0, "finding the place");
-    auto found = Geocode(args["location"].get<std::string>(), options, ctx);
+    auto found = Geocode(args["location"].get<std::string>(), options, ctx, http);
     if (!found.ok()) return ToolResult::Error(found.status().message());
     place = *found;
   } else {
@@ -135,7 +160,7 @@ ToolResult Run(const json& args, const CallContext& ctx, const Options& options)
       "{}?latitude={}&longitude={}&current=temperature_2m,relative_humidity_2m,wind_speed_10m,weather_code"
       "&daily=weather_code,temperature_2m_max,temperature_2m_min&timezone=auto&forecast_days={}",
       options.forecast_url, place.latitude, place.longitude, kForecastDays);
-  auto forecast = FetchJson(url, "weather service", options, ctx);
+  auto forecast = FetchJson(url, "weather service", options, ctx, http);
   if (!forecast.ok()) return ToolResult::Error(forecast.status().message());
 
   const json current = forecast->value("current", json::object());
@@ -216,7 +241,10 @@ Tool MakeWeatherTool(const Options& options) {
   t.output_schema = OutputSchema();
   t.annotations = {{"title", t.title}, {"readOnlyHint", true}, {"destructiveHint", false},
                    {"idempotentHint", false}, {"openWorldHint", true}};
-  t.run = [options](const json& args, const CallContext& ctx) { return Run(args, ctx, options); };
+  // One client per tool: connections to the API are reused between calls. libcurl is loaded only by
+  // the first call, so a tool server that never fetches weather never maps it.
+  auto http = std::make_shared<net::HttpClient>();
+  t.run = [options, http](const json& args, const CallContext& ctx) { return Run(args, ctx, options, *http); };
   return t;
 }
 

@@ -8,6 +8,7 @@
 
 #include "mcp/mcp.h"
 #include "net/http_policy.h"
+#include "support/raw_http.h"
 #include "tools/tools.h"
 
 namespace llmdesk::mcp {
@@ -243,6 +244,39 @@ TEST(McpHttpLimits, BodyOverTheLimitIs413) {
   auto res = client.Post("/mcp", JsonHeaders(), body.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
+}
+
+// 64 MiB declared: refused from the declared length, before any of the body is sent.
+TEST(McpHttpLimits, A64MiBBodyIsRefusedBeforeItIsSent) {
+  RunningServer running;
+  test::Raw c(running.port());
+  c.Send("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+         "Content-Type: application/json\r\nContent-Length: " + std::to_string(64u << 20) + "\r\n\r\n");
+  std::string res = c.ReadUntil("}}");
+  EXPECT_EQ(test::StatusOf(res), 413) << res;
+  json body = json::parse(test::BodyOf(res), nullptr, false);
+  ASSERT_TRUE(body.is_object()) << res;
+  EXPECT_EQ(body["error"]["code"], rpc::kSessionRequired);  // a JSON-RPC error body
+}
+
+// Before: cpp-httplib 0.11.4 had no cap on the header count: it took all 10,000 and ran the request.
+TEST(McpHttpLimits, TenThousandHeadersAre431AndTheServerKeepsServing) {
+  RunningServer running;
+  std::string request = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+                        "Content-Type: application/json\r\n";
+  for (int i = 0; i < 10000; ++i) request += "X-Flood-" + std::to_string(i) + ": v\r\n";
+  std::string ping = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
+  request += "Content-Length: " + std::to_string(ping.size()) + "\r\n\r\n" + ping;
+  test::Raw flood(running.port());
+  flood.Send(request);
+  std::string res = flood.ReadUntil("}}");
+  EXPECT_EQ(test::StatusOf(res), 431) << res.substr(0, 300);
+  httplib::Client next("127.0.0.1", running.port());
+  json init = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+               {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()}}}};
+  auto ok = next.Post("/mcp", JsonHeaders(), init.dump(), "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
 }
 
 TEST(McpHttpLimits, BearerTokenIsRequiredWhenSet) {

@@ -1,18 +1,15 @@
-// Integration test of the get_weather tool against a local stand-in for Open-Meteo: a cpp-httplib
-// server on 127.0.0.1 (kernel-picked port) that replays the responses in tests/fixtures/open-meteo/.
-// The tool's code path is the production one (libcurl, JSON parsing); only Options' base URLs differ.
+// Integration test of the get_weather tool against a local stand-in for Open-Meteo: a net::HttpServer on 127.0.0.1 (kernel-picked port) that replays the responses in tests/fixtures/open-meteo/.
+// The tool's code path is the production one (net::HttpClient over libcurl, JSON parsing); only Options' base URLs differ.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "common/unique_fd.h"
-#include "net/http_policy.h"
+#include "net/http_server.h"
 #include "support/test_support.h"
 #include "tools/tools.h"
 
@@ -33,60 +30,48 @@ std::string Fixture(const std::string& name) {
 // variants; records the query parameters it was sent.
 class FakeOpenMeteo {
  public:
-  FakeOpenMeteo() {
-    net::ConfigureServer(server_);
-    server_.Get("/good/v1/search", [this](const httplib::Request& req, httplib::Response& res) {
+  FakeOpenMeteo() : server_(net::ServerOptions{}) {
+    using net::Request;
+    using net::Response;
+    server_.Route("GET", "/good/v1/search", [this](Request& req) {
       Record(req);
-      res.set_content(Fixture(req.get_param_value("name") == "Berlin" ? "geocoding-berlin.json" : "geocoding-none.json"),
-                      "application/json");
+      return Response::Text(200, Fixture(req.Query("name") == "Berlin" ? "geocoding-berlin.json" : "geocoding-none.json"),
+                            "application/json");
     });
-    server_.Get("/good/v1/forecast", [this](const httplib::Request& req, httplib::Response& res) {
+    server_.Route("GET", "/good/v1/forecast", [this](Request& req) {
       Record(req);
-      res.set_content(Fixture("forecast-berlin.json"), "application/json");
+      return Response::Text(200, Fixture("forecast-berlin.json"), "application/json");
     });
-    server_.Get("/http500/v1/forecast", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 500;
-      res.set_content("Internal Server Error", "text/plain");
+    server_.Route("GET", "/http500/v1/forecast", [](Request&) { return Response::Text(500, "Internal Server Error"); });
+    server_.Route("GET", "/http400/v1/forecast", [](Request&) {
+      return Response::Text(400, Fixture("forecast-error-400.json"), "application/json");
     });
-    server_.Get("/http400/v1/forecast", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 400;
-      res.set_content(Fixture("forecast-error-400.json"), "application/json");
+    server_.Route("GET", "/garbage/v1/forecast", [](Request&) {
+      return Response::Text(200, "<html>not json</html>", "text/html");
     });
-    server_.Get("/garbage/v1/forecast", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("<html>not json</html>", "text/html");
+    server_.Route("GET", "/huge/v1/forecast", [](Request&) {
+      return Response::Text(200, std::string(2 << 20, ' '), "application/json");
     });
-    server_.Get("/huge/v1/forecast", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(std::string(2 << 20, ' '), "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");  // listening from here on; accepts queue in the backlog
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // cpp-httplib's stop() is a no-op until the accept loop runs, so a destructor racing ahead of it
-    // would join forever: wait (bounded) until it runs. Requests before that would just queue.
-    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!server_.is_running() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
-  }
-  ~FakeOpenMeteo() {
-    server_.stop();
-    thread_.join();
+    Status bound = server_.Bind();
+    EXPECT_TRUE(bound.ok()) << bound.ToString();
+    EXPECT_TRUE(server_.Start().ok());
   }
   std::string Url(const std::string& variant, const std::string& endpoint) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + variant + "/v1/" + endpoint;
+    return "http://127.0.0.1:" + std::to_string(server_.port()) + "/" + variant + "/v1/" + endpoint;
   }
-  std::vector<httplib::Params> Received() {
+  std::vector<net::HeaderList> Received() {
     std::lock_guard lock(mu_);
     return received_;
   }
 
  private:
-  void Record(const httplib::Request& req) {
+  void Record(const net::Request& req) {
     std::lock_guard lock(mu_);
-    received_.push_back(req.params);
+    received_.push_back(req.query);
   }
-  httplib::Server server_;
-  int port_ = -1;
-  std::thread thread_;
   std::mutex mu_;
-  std::vector<httplib::Params> received_;
+  std::vector<net::HeaderList> received_;
+  net::HttpServer server_;  // last: stopped first, while what its handlers use still exists
 };
 
 // A TCP listener that never accepts: connections complete in the kernel backlog and then nothing is
@@ -147,9 +132,10 @@ TEST(Weather, ByPlaceName) {
   // What the tool asked the (stand-in) API for: the real API's parameter names.
   auto received = server.Received();
   ASSERT_EQ(received.size(), 2u);
-  auto param = [](const httplib::Params& p, const std::string& key) {
-    auto it = p.find(key);
-    return it == p.end() ? std::string("<missing>") : it->second;
+  auto param = [](const net::HeaderList& p, const std::string& key) {
+    for (const auto& [k, v] : p)
+      if (k == key) return v;
+    return std::string("<missing>");
   };
   EXPECT_EQ(param(received[0], "name"), "Berlin");
   EXPECT_EQ(param(received[0], "count"), "1");
@@ -166,7 +152,8 @@ TEST(Weather, PlaceNamesAreUrlEncoded) {
   EXPECT_TRUE(r.is_error);
   auto received = server.Received();
   ASSERT_EQ(received.size(), 1u);
-  EXPECT_EQ(received[0].find("name")->second, "São Paulo & Co?");
+  ASSERT_FALSE(received[0].empty());
+  EXPECT_EQ(received[0][0], (std::pair<std::string, std::string>("name", "São Paulo & Co?")));
 }
 
 TEST(Weather, ByCoordinates) {

@@ -1,12 +1,12 @@
-// tools/curl_library.cpp — dlopen/dlsym of libcurl.so.4; see curl_library.h for why.
-#include "tools/curl_library.h"
+// net/curl_library.cpp — dlopen/dlsym of libcurl.so.4; see curl_library.h for why.
+#include "net/curl_library.h"
 
 #include <dlfcn.h>
 
 #include <mutex>
 #include <string>
 
-namespace llmdesk::tools {
+namespace llmdesk::net {
 namespace {
 
 constexpr const char* kSoname = "libcurl.so.4";
@@ -45,7 +45,20 @@ Result<std::unique_ptr<CurlLibrary>> CurlLibrary::Load(const char* soname) {
                    Resolve(handle, "curl_easy_perform", lib->easy_perform),
                    Resolve(handle, "curl_easy_getinfo", lib->easy_getinfo),
                    Resolve(handle, "curl_easy_strerror", lib->easy_strerror),
-                   Resolve(handle, "curl_easy_cleanup", lib->easy_cleanup)}) {
+                   Resolve(handle, "curl_easy_cleanup", lib->easy_cleanup),
+                   Resolve(handle, "curl_multi_init", lib->multi_init),
+                   Resolve(handle, "curl_multi_add_handle", lib->multi_add_handle),
+                   Resolve(handle, "curl_multi_remove_handle", lib->multi_remove_handle),
+                   Resolve(handle, "curl_multi_perform", lib->multi_perform),
+                   Resolve(handle, "curl_multi_poll", lib->multi_poll),
+                   Resolve(handle, "curl_multi_wakeup", lib->multi_wakeup),
+                   Resolve(handle, "curl_multi_info_read", lib->multi_info_read),
+                   Resolve(handle, "curl_multi_cleanup", lib->multi_cleanup),
+                   Resolve(handle, "curl_share_init", lib->share_init),
+                   Resolve(handle, "curl_share_setopt", lib->share_setopt),
+                   Resolve(handle, "curl_share_cleanup", lib->share_cleanup),
+                   Resolve(handle, "curl_slist_append", lib->slist_append),
+                   Resolve(handle, "curl_slist_free_all", lib->slist_free_all)}) {
     if (!s.ok()) return s;
   }
   return lib;
@@ -76,4 +89,4 @@ Result<const CurlLibrary*> CurlLibrary::Get() {
   return library;
 }
 
-}  // namespace llmdesk::tools
+}  // namespace llmdesk::net
