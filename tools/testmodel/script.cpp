@@ -174,7 +174,7 @@ Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>
           plan.emplace_back(existing);
         } else if (pieces.size() == 1) {
           return Status::InvalidArgument("the scripted text '" + pieces[0] +
-                                         "' is a token the model needs for itself (a digit, \"\\n\", a tag); "
+                                         "' is a token the model already uses (a digit, \"\\n\", a tag, a piece of the tool call); "
                                          "make it longer");
         } else {
           size_t at = i + 1 < pieces.size() ? i : i - 1;

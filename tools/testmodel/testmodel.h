@@ -46,8 +46,9 @@
 //     mark; its value is the digit identity, which the output layer maps to that digit token.
 //     Head 1 checks that the second result token is the closing "\n" (a one-token result); only
 //     then does the digit beat <|im_end|>. After the digit, <|im_end|>.
-// So the answer appears only when a real tool response reached the prompt, and its number is the
-// one the tool returned. Limits: only a one-digit result is copied ("12", "-3", "3.5" give TEXT
+// So the answer appears only when a tool response reached the prompt (or a message quoting the text
+// "<tool_response>", which the tokenizer turns into the marker too), and its number is the one
+// the tool returned. Limits: only a one-digit result is copied ("12", "-3", "3.5" give TEXT
 // alone); once a tool result is anywhere in the context, every later turn answers TEXT; the
 // answer mode needs 2+ layers, 3+ heads, --kv-heads equal to --heads and a head size of 16..64.
 //
