@@ -164,16 +164,14 @@ class AnswerAfterTool : public testing::Test {
  protected:
   static constexpr const char* kText = "The sum is ";
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
+    dir_ = std::make_unique<TempDir>();
     auto model = MakeModel(*dir_, "answer.gguf",
                            {"--tool-call", "calculator", R"({"expression":"2+2"})", "--answer-after-tool", kText});
-    server_ = new LlamaServer(model, *dir_);
+    server_ = std::make_unique<LlamaServer>(model, *dir_);
   }
   static void TearDownTestSuite() {
-    delete server_;  // stops llama-server before its directory goes
-    delete dir_;
-    server_ = nullptr;
-    dir_ = nullptr;
+    server_.reset();  // stops llama-server before its directory goes
+    dir_.reset();
   }
   void SetUp() override { ASSERT_TRUE(server_->healthy()); }
 
@@ -208,11 +206,10 @@ class AnswerAfterTool : public testing::Test {
     EXPECT_TRUE(!message.contains("tool_calls") || message["tool_calls"].empty()) << reply.dump(2);
     EXPECT_EQ(reply["choices"][0]["finish_reason"], "stop");
   }
-  static TempDir* dir_;
-  static LlamaServer* server_;
+  // Shared by the suite's tests (gtest's SetUpTestSuite needs statics); set up and torn down there.
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::unique_ptr<LlamaServer> server_;
 };
-TempDir* AnswerAfterTool::dir_ = nullptr;
-LlamaServer* AnswerAfterTool::server_ = nullptr;
 
 TEST_F(AnswerAfterTool, CallsTheToolFirst) {
   ExpectCalculatorCall(Ask(json::array({{{"role", "user"}, {"content", "What's 2+2?"}}})));
