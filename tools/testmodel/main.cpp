@@ -17,6 +17,9 @@ constexpr const char* kFooter = R"(Examples:
       random weights: loads and answers (gibberish); for load and health tests
   llmdesk-testmodel --out m.gguf --tool-call calculator '{"expression":"2+2"}'
       served by `llama-server --jinja`, every chat completion answers with exactly that tool call
+  llmdesk-testmodel --out m.gguf --tool-call calculator '{"expression":"2+2"}' --answer-after-tool "2+2 = "
+      calls the tool; once a tool result is in the context answers "2+2 = " plus a one-digit result
+      (tool result "4" -> "2+2 = 4"; any other result -> "2+2 = " alone)
   llmdesk-testmodel --out m.gguf --text "Hello"
       every chat completion answers exactly "Hello"
 
@@ -49,6 +52,11 @@ int main(int argc, char** argv) {
                        ->type_name("NAME ARGS_JSON");
   auto* text_opt = app.add_option("--text", text, "answer every chat turn with exactly this text");
   tool_opt->excludes(text_opt);
+  std::string answer;
+  auto* answer_opt = app.add_option("--answer-after-tool", answer,
+                                    "with --tool-call: once a tool result is in the context, answer this text "
+                                    "instead, followed by the result when it is one digit");
+  answer_opt->needs(tool_opt);
   app.add_option("--layers", spec.shape.n_layer, "transformer blocks")->capture_default_str();
   app.add_option("--embd", spec.shape.n_embd, "embedding width")->capture_default_str();
   app.add_option("--heads", spec.shape.n_head, "attention heads")->capture_default_str();
@@ -70,6 +78,7 @@ int main(int argc, char** argv) {
   if (!*kv_opt) spec.shape.n_head_kv = spec.shape.n_head;
   if (!tool_call.empty()) spec.tool_call = ModelSpec::ToolCall{tool_call[0], tool_call[1]};
   if (*text_opt) spec.text = text;
+  if (*answer_opt) spec.answer_after_tool = answer;
   if (llmdesk::Status s = ValidateSpec(spec); !s.ok()) {
     std::cerr << "llmdesk-testmodel: " << s.message() << "\nRun with --help for more information.\n";
     return 2;

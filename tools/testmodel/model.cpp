@@ -82,7 +82,7 @@ Result<std::string> ReadText(const std::filesystem::path& path) {
   return text.str();
 }
 
-void SetHyperParameters(gguf_context* ctx, const Shape& s, int64_t n_vocab) {
+void SetHyperParameters(gguf_context* ctx, const Shape& s, int64_t n_vocab, float rope_freq_base) {
   gguf_set_val_str(ctx, "general.architecture", "llama");
   gguf_set_val_str(ctx, "general.name", "llmdesk-testmodel");
   gguf_set_val_u32(ctx, "general.file_type", 1);  // mostly F16
@@ -93,7 +93,7 @@ void SetHyperParameters(gguf_context* ctx, const Shape& s, int64_t n_vocab) {
   gguf_set_val_u32(ctx, "llama.attention.head_count", static_cast<uint32_t>(s.n_head));
   gguf_set_val_u32(ctx, "llama.attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
   gguf_set_val_u32(ctx, "llama.rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
-  gguf_set_val_f32(ctx, "llama.rope.freq_base", 10000.0f);
+  gguf_set_val_f32(ctx, "llama.rope.freq_base", rope_freq_base);
   gguf_set_val_f32(ctx, "llama.attention.layer_norm_rms_epsilon", 1e-6f);
   gguf_set_val_u32(ctx, "llama.vocab_size", static_cast<uint32_t>(n_vocab));
 }
@@ -118,6 +118,15 @@ Status ValidateSpec(const ModelSpec& spec) {
       return Status::InvalidArgument("--tool-call: the arguments must be a JSON object, e.g. '{\"expression\":\"2+2\"}'; got: " +
                                      spec.tool_call->arguments_json);
   }
+  if (spec.answer_after_tool && !spec.tool_call)
+    return Status::InvalidArgument("--answer-after-tool needs --tool-call: the model calls the tool first");
+  if (spec.answer_after_tool && spec.answer_after_tool->find_first_not_of(" \t\r\n") == std::string::npos)
+    return Status::InvalidArgument("--answer-after-tool needs at least one non-blank character");
+  const int head_size = s.n_embd / s.n_head;
+  if (spec.answer_after_tool && (s.n_layer < 2 || s.n_head < 3 || s.n_head_kv != s.n_head || head_size < 16 ||
+                                 head_size > 64))
+    return Status::InvalidArgument("--answer-after-tool needs --layers >= 2, --heads >= 3, --kv-heads equal to "
+                                   "--heads and a head size (--embd / --heads) of 16..64");
   if (spec.text && spec.text->find_first_not_of(" \t\r\n") == std::string::npos)
     return Status::InvalidArgument("--text needs at least one non-blank character");
   return Status::Ok();
@@ -143,7 +152,9 @@ Status GenerateModel(const ModelSpec& spec) {
   }
 
   GgufPtr out(gguf_init_empty());
-  SetHyperParameters(out.get(), spec.shape, n_vocab);
+  // The answer mode's positional heads are tuned to their own RoPE base (answer_weights.cpp).
+  SetHyperParameters(out.get(), spec.shape, n_vocab,
+                     spec.answer_after_tool ? AnswerRopeFreqBase(spec.shape) : 10000.0f);
   if (Status s = CopyTokenizer(vocab.get(), out.get(), script.edits); !s.ok()) return s;
   // Like Qwen2.5-Instruct: turns end with <|im_end|>, no BOS is prepended.
   for (int32_t id = 0; id < n_vocab; ++id)
@@ -151,7 +162,10 @@ Status GenerateModel(const ModelSpec& spec) {
   gguf_set_val_bool(out.get(), "tokenizer.ggml.add_bos_token", false);
   gguf_set_val_str(out.get(), "tokenizer.chat_template", chat_template->c_str());
   std::string description = "llmdesk test model, random weights (seed " + std::to_string(spec.seed) + ")";
-  if (spec.tool_call) description += "; always answers with a call of tool " + spec.tool_call->name;
+  if (spec.tool_call && spec.answer_after_tool)
+    description += "; calls tool " + spec.tool_call->name + ", then answers a fixed text once a tool result is in its context";
+  else if (spec.tool_call)
+    description += "; always answers with a call of tool " + spec.tool_call->name;
   if (spec.text) description += "; always answers with a fixed text";
   gguf_set_val_str(out.get(), "general.description", description.c_str());
 

@@ -16,6 +16,9 @@ constexpr int32_t kTokenTypeUserDefined = 4;
 // Qwen2.5 puts <tool_call>/</tool_call> here; the Qwen2 vocab has [PAD…] placeholders there.
 constexpr int32_t kQwen25ToolCallOpen = 151657;
 constexpr int32_t kQwen25ToolCallClose = 151658;
+// ... and <tool_response> (151665) / </tool_response> (151666), used by answer-after-tool models.
+constexpr int32_t kQwen25ToolResponseOpen = 151665;
+constexpr int32_t kQwen25ToolResponseClose = 151666;
 // Qwen2.5 uses the slots up to 151664 (FIM tokens); payload pieces go after them.
 constexpr int32_t kFirstPayloadSlot = 151700;
 
@@ -121,17 +124,47 @@ Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>
   script.end_token = *end;
   SlotAllocator slots(vocab);
 
+  // Tokens an answer-after-tool model gives states of their own: no scripted piece may be one.
+  std::unordered_set<int32_t> reserved;
+  // Tags spelled and numbered like Qwen2.5's added tokens (user-defined: stored as raw text).
+  auto tag = [&](const char* text, int32_t wanted) -> Result<int32_t> {
+    if (auto existing = FindToken(vocab, text)) return *existing;
+    auto id = slots.Take(wanted);
+    if (!id) return Status::InvalidArgument("the vocab has no free [PAD…] slot for " + std::string(text));
+    script.edits.push_back({*id, text, kTokenTypeUserDefined});
+    return *id;
+  };
+  if (spec.answer_after_tool) {
+    auto open = tag("<tool_response>", kQwen25ToolResponseOpen);
+    if (!open) return open.status();
+    auto close = tag("</tool_response>", kQwen25ToolResponseClose);
+    if (!close) return close.status();
+    script.tool_response_token = *open;
+    auto newline = FindToken(vocab, ByteLevelEncode("\n"));
+    if (!newline) return Status::InvalidArgument("the vocab has no \"\\n\" token; use the default ggml-vocab-qwen2.gguf");
+    script.newline_token = *newline;
+    for (char d = '0'; d <= '9'; ++d) {
+      auto digit = FindToken(vocab, std::string(1, d));
+      if (!digit) return Status::InvalidArgument(std::string("the vocab has no token \"") + d + "\"");
+      script.digit_tokens.push_back(*digit);
+    }
+    reserved.insert(script.digit_tokens.begin(), script.digit_tokens.end());
+    reserved.insert({*open, *close, *newline});
+  }
+
   // Payload pieces of text become tokens. llama.cpp refuses a vocab with two equal token texts,
   // and a previous-token machine cannot emit one token twice, so: a piece whose text is new gets a
   // fresh slot; a piece that already is a token uses that token, unless the script already used
-  // it, in which case the piece is glued to a neighbour and the plan is redone.
-  auto add_pieces = [&](std::vector<std::string> pieces) -> Status {
+  // it (or reserved it), in which case the piece is glued to a neighbour and the plan is redone.
+  auto add_pieces = [&](std::vector<std::string> pieces, std::vector<int32_t>& into) -> Status {
     std::vector<std::optional<int32_t>> plan;  // existing token, or nullopt for a fresh slot
     for (bool done = false; !done;) {
       done = true;
       plan.clear();
       std::unordered_set<std::string> fresh_texts;
-      std::unordered_set<int32_t> used(script.tokens.begin(), script.tokens.end());
+      std::unordered_set<int32_t> used(reserved);
+      used.insert(script.tokens.begin(), script.tokens.end());
+      used.insert(script.answer_tokens.begin(), script.answer_tokens.end());
       for (size_t i = 0; i < pieces.size() && done; ++i) {
         const std::string encoded = ByteLevelEncode(pieces[i]);
         auto existing = FindToken(vocab, encoded);
@@ -139,8 +172,12 @@ Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>
           plan.emplace_back(std::nullopt);
         } else if (existing && used.insert(*existing).second) {
           plan.emplace_back(existing);
+        } else if (pieces.size() == 1) {
+          return Status::InvalidArgument("the scripted text '" + pieces[0] +
+                                         "' is a token the model already uses (a digit, \"\\n\", a tag, a piece of the tool call); "
+                                         "make it longer");
         } else {
-          size_t at = i + 1 < pieces.size() ? i : i - 1;  // a lone piece never repeats
+          size_t at = i + 1 < pieces.size() ? i : i - 1;
           pieces[at] += pieces[at + 1];
           pieces.erase(pieces.begin() + static_cast<std::ptrdiff_t>(at) + 1);
           done = false;
@@ -149,28 +186,18 @@ Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>
     }
     for (size_t i = 0; i < pieces.size(); ++i) {
       if (plan[i]) {
-        script.tokens.push_back(*plan[i]);
+        into.push_back(*plan[i]);
         continue;
       }
       auto id = slots.Take();
       if (!id) return Status::InvalidArgument("the vocab has too few free [PAD…] slots for this scripted answer");
       script.edits.push_back({*id, ByteLevelEncode(pieces[i]), kTokenTypeNormal});
-      script.tokens.push_back(*id);
+      into.push_back(*id);
     }
     return Status::Ok();
   };
-  // Leave room in the embedding for one state per scripted token plus the "any other token" state.
-  const size_t max_pieces = static_cast<size_t>(spec.shape.n_embd) - 4;
 
   if (spec.tool_call) {
-    // Tags spelled and numbered like Qwen2.5's added tokens (user-defined: stored as raw text).
-    auto tag = [&](const char* text, int32_t wanted) -> Result<int32_t> {
-      if (auto existing = FindToken(vocab, text)) return *existing;
-      auto id = slots.Take(wanted);
-      if (!id) return Status::InvalidArgument("the vocab has no free [PAD…] slot for " + std::string(text));
-      script.edits.push_back({*id, text, kTokenTypeUserDefined});
-      return *id;
-    };
     auto open = tag("<tool_call>", kQwen25ToolCallOpen);
     if (!open) return open.status();
     auto close = tag("</tool_call>", kQwen25ToolCallClose);
@@ -178,11 +205,22 @@ Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>
     // The body exactly as Qwen2.5 writes it: <tool_call>\n{"name": …, "arguments": …}\n</tool_call>
     script.tokens.push_back(*open);
     Status s = add_pieces({"\n{\"name\": " + nlohmann::json(spec.tool_call->name).dump() + ", \"arguments\": ",
-                           spec.tool_call->arguments_json + "}\n"});
+                           spec.tool_call->arguments_json + "}\n"},
+                          script.tokens);
     if (!s.ok()) return s;
     script.tokens.push_back(*close);
   } else if (spec.text) {
-    if (Status s = add_pieces(SplitWords(*spec.text, max_pieces)); !s.ok()) return s;
+    // Leave room in the embedding for one state per scripted token plus the "any other token" state.
+    const size_t max_pieces = static_cast<size_t>(spec.shape.n_embd) - 4;
+    if (Status s = add_pieces(SplitWords(*spec.text, max_pieces), script.tokens); !s.ok()) return s;
+  }
+  if (spec.answer_after_tool) {
+    const int64_t room = spec.shape.n_embd - AnswerReservedDims(static_cast<int64_t>(script.tokens.size()));
+    if (room < 1)
+      return Status::InvalidArgument("--answer-after-tool: --embd " + std::to_string(spec.shape.n_embd) +
+                                     " leaves no room for the answer; use a larger --embd");
+    Status s = add_pieces(SplitWords(*spec.answer_after_tool, static_cast<size_t>(room)), script.answer_tokens);
+    if (!s.ok()) return s;
   }
   return script;
 }

@@ -26,6 +26,32 @@
 // last token must not be a scripted one; with the Qwen template it is always the "\n" after
 // "<|im_start|>assistant", and blank pieces are never made into tokens of their own.
 //
+// Answer after the tool (--tool-call NAME ARGS --answer-after-tool TEXT): the same model calls its
+// tool first and, once a tool result is in its context, answers TEXT followed by the result when
+// that result is a single digit (calculator "4" -> "TEXT4"; any other result -> TEXT alone). Two
+// layers of real attention do it (answer_weights.cpp has the numbers), on top of the machine above:
+//   * tokens: "<tool_response>"/"</tool_response>" become user-defined tokens in Qwen2.5's slots
+//     (151665/151666), so the tokenizer emits the marker atomically from the rendered prompt
+//     "<tool_response>\n{RESULT}\n</tool_response>"; the digits 0-9, "\n" and the marker get states
+//     of their own, and every token embedding also carries a constant "bias" direction.
+//   * layer 0, head 0 ("tool seen"): the query of a "\n" position matches the key of the marker
+//     (content in the last RoPE pair, whose frequency is ~0, so the score ignores distance), and
+//     the value writes a flag. The output layer reads state "\n" + flag as "start the answer"
+//     instead of "start the tool call". With no tool result in the context nothing matches, the
+//     attention spreads over keys whose value is zero, and the model calls its tool again.
+//   * layer 0, heads 1 and 2: positional heads (several high-frequency RoPE pairs tuned so the
+//     score peaks at a distance of exactly 2 or 3; the weights are sized from the worst score
+//     margin over the whole context) mark the first and second token of the result.
+//   * layer 1, head 0 (copy): the query of the last TEXT token matches the "first result token"
+//     mark; its value is the digit identity, which the output layer maps to that digit token.
+//     Head 1 checks that the second result token is the closing "\n" (a one-token result); only
+//     then does the digit beat <|im_end|>. After the digit, <|im_end|>.
+// So the answer appears only when a tool response reached the prompt (or a message quoting the text
+// "<tool_response>", which the tokenizer turns into the marker too), and its number is the one
+// the tool returned. Limits: only a one-digit result is copied ("12", "-3", "3.5" give TEXT
+// alone); once a tool result is anywhere in the context, every later turn answers TEXT; the
+// answer mode needs 2+ layers, 3+ heads, --kv-heads equal to --heads and a head size of 16..64.
+//
 // Errors are values: GenerateModel returns a Status whose message says what was wrong.
 #pragma once
 
@@ -61,6 +87,8 @@ struct ModelSpec {
   };
   std::optional<ToolCall> tool_call;
   std::optional<std::string> text;
+  // With tool_call: once a tool result is in the context, answer this text (plus a one-digit result).
+  std::optional<std::string> answer_after_tool;
 };
 
 // A vocab slot renamed for the model: its new text (raw bytes) and GGUF token type.
@@ -75,6 +103,11 @@ struct Script {
   std::vector<int32_t> tokens;  // emitted in order, then end_token
   int32_t end_token = 0;
   std::vector<SlotEdit> edits;
+  // Answer-after-tool models only (answer_tokens empty otherwise): the answer, then maybe a digit.
+  std::vector<int32_t> answer_tokens;
+  int32_t tool_response_token = -1;  // "<tool_response>"
+  int32_t newline_token = -1;        // "\n", the last token of every generation prompt
+  std::vector<int32_t> digit_tokens;  // "0".."9"
 };
 
 // Checks the spec's shape and scripted answer; the message names the offending flag.
@@ -87,6 +120,10 @@ Status GenerateModel(const ModelSpec& spec);
 
 // GPT-2 byte-level encoding of raw bytes (how BPE vocabs store normal tokens: ' ' -> 'Ġ', ...).
 std::string ByteLevelEncode(const std::string& raw);
+
+// Residual dimensions an answer-after-tool model needs besides one per answer piece, for a tool
+// call of n_tool_tokens tokens (answer_weights.cpp lays them out).
+int64_t AnswerReservedDims(int64_t n_tool_tokens);
 
 // Builds the script for spec against the vocab's token texts (already byte-encoded as stored).
 Result<Script> BuildScript(const ModelSpec& spec, const std::vector<std::string>& vocab_tokens);

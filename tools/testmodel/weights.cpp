@@ -8,24 +8,6 @@
 namespace llmdesk::testmodel {
 namespace {
 
-// SplitMix64: tiny, portable and fully specified, so a seed gives identical bytes everywhere
-// (std::normal_distribution and friends are implementation-defined).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [-scale, scale).
-  float Uniform(float scale) { return static_cast<float>((Next() >> 40) * 0x1.0p-24 * 2.0 - 1.0) * scale; }
-
- private:
-  uint64_t state_;
-};
-
 // Each tensor draws from its own stream (seed mixed with its name), so adding or reordering
 // tensors never changes the values of the others.
 uint64_t StreamSeed(uint64_t seed, const std::string& name) {
@@ -34,15 +16,35 @@ uint64_t StreamSeed(uint64_t seed, const std::string& name) {
   return Rng(seed ^ h).Next();
 }
 
-struct TensorPlan {
-  std::string name;
-  ggml_type type;
-  int64_t ne0, ne1;  // ne1 == 0: a vector
-  std::function<void(std::vector<float>&, Rng&)> fill;
-};
-
 void Random(std::vector<float>& v, Rng& rng, float scale) {
   for (auto& x : v) x = rng.Uniform(scale);
+}
+
+// Creates the planned tensors in one ggml context, filled from each tensor's own random stream.
+Result<ModelTensors> Materialize(const std::vector<TensorPlan>& plans, uint64_t seed) {
+  size_t bytes = 0;
+  for (const auto& plan : plans)
+    bytes += ggml_row_size(plan.type, plan.ne0) * std::max<int64_t>(plan.ne1, 1) + ggml_tensor_overhead() + 64;
+  ModelTensors out;
+  out.ctx.reset(ggml_init({bytes + (1 << 20), nullptr, false}));
+  if (!out.ctx) return Status::Internal("ggml_init failed (out of memory?)");
+
+  std::vector<float> values;
+  for (const auto& plan : plans) {
+    ggml_tensor* t = plan.ne1 == 0 ? ggml_new_tensor_1d(out.ctx.get(), plan.type, plan.ne0)
+                                   : ggml_new_tensor_2d(out.ctx.get(), plan.type, plan.ne0, plan.ne1);
+    ggml_set_name(t, plan.name.c_str());
+    values.assign(static_cast<size_t>(ggml_nelements(t)), 0.0f);
+    Rng rng(StreamSeed(seed, plan.name));
+    plan.fill(values, rng);
+    if (plan.type == GGML_TYPE_F16) {
+      ggml_fp32_to_fp16_row(values.data(), static_cast<ggml_fp16_t*>(t->data), ggml_nelements(t));
+    } else {
+      std::memcpy(t->data, values.data(), values.size() * sizeof(float));
+    }
+    out.tensors.push_back(t);
+  }
+  return out;
 }
 
 }  // namespace
@@ -70,6 +72,11 @@ Result<ModelTensors> BuildTensors(const Shape& shape, uint64_t seed, const Scrip
   const float kLogit = 40.0f;
   const float gain = kLogit / std::sqrt(static_cast<float>(n_embd));
 
+  if (script && !script->answer_tokens.empty()) {
+    auto answer = AnswerTensorPlans(shape, *script, n_vocab);
+    if (!answer) return answer.status();
+    return Materialize(*answer, seed);
+  }
   std::vector<TensorPlan> plans;
   if (script) {
     plans.push_back({"token_embd.weight", GGML_TYPE_F16, n_embd, n_vocab, [&](std::vector<float>& v, Rng&) {
@@ -108,29 +115,7 @@ Result<ModelTensors> BuildTensors(const Shape& shape, uint64_t seed, const Scrip
     plans.push_back({p + "ffn_down.weight", GGML_TYPE_F16, shape.n_ff, n_embd, down_proj});
   }
 
-  size_t bytes = 0;
-  for (const auto& plan : plans)
-    bytes += ggml_row_size(plan.type, plan.ne0) * std::max<int64_t>(plan.ne1, 1) + ggml_tensor_overhead() + 64;
-  ModelTensors out;
-  out.ctx.reset(ggml_init({bytes + (1 << 20), nullptr, false}));
-  if (!out.ctx) return Status::Internal("ggml_init failed (out of memory?)");
-
-  std::vector<float> values;
-  for (const auto& plan : plans) {
-    ggml_tensor* t = plan.ne1 == 0 ? ggml_new_tensor_1d(out.ctx.get(), plan.type, plan.ne0)
-                                   : ggml_new_tensor_2d(out.ctx.get(), plan.type, plan.ne0, plan.ne1);
-    ggml_set_name(t, plan.name.c_str());
-    values.assign(static_cast<size_t>(ggml_nelements(t)), 0.0f);
-    Rng rng(StreamSeed(seed, plan.name));
-    plan.fill(values, rng);
-    if (plan.type == GGML_TYPE_F16) {
-      ggml_fp32_to_fp16_row(values.data(), static_cast<ggml_fp16_t*>(t->data), ggml_nelements(t));
-    } else {
-      std::memcpy(t->data, values.data(), values.size() * sizeof(float));
-    }
-    out.tensors.push_back(t);
-  }
-  return out;
+  return Materialize(plans, seed);
 }
 
 }  // namespace llmdesk::testmodel
