@@ -3,7 +3,7 @@
 // RunCapture: a short-lived command (e.g. `llama-server --version`) run to completion with bounded
 //   output and bounded time; the child's process group is killed on timeout. No threads.
 //
-// FindProgram: the one PATH lookup (Child::Spawn and engine::LocateLlamaServer both use it).
+// FindProgram: the one PATH lookup (RunCapture, Child::Spawn and engine::LocateLlamaServer use it).
 //
 // Child: a long-lived supervised process (an inference server, a stdio MCP server).
 //  - Spawned with argv (never a shell) via fork+exec, in its own process group, environment = ours +
@@ -13,8 +13,8 @@
 //  - PR_SET_PDEATHSIG(SIGKILL): the child dies when the *thread* that spawned it dies, so spawn from a
 //    thread that lives as long as the child should (the manager's supervisor thread).
 //  - Exit detection through a pidfd (pollable; never refers to another process after PID reuse).
-//  - Nothing blocks: ReadOutput reads what is there, TryReap uses WNOHANG, Terminate only sends signals
-//    and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
+//  - Nothing blocks: ReadOutput reads what is there, WriteStdin writes what fits, TryReap uses WNOHANG,
+//    Terminate only sends signals and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
 //  - The destructor of a still-running Child SIGKILLs its group and reaps it (the kernel completes a
 //    SIGKILL promptly; this is the last-resort path — owners normally Terminate and wait for the pidfd).
 //  Not thread-safe: one owner thread uses a Child.
