@@ -41,7 +41,8 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
       ctx.exit_code = kExitBadConfig;
       return;
     }
-    if (*json) std::cout << config::ToJson(*cfg).dump(2) << "\n";
+    // Paths need not be UTF-8: invalid bytes become U+FFFD instead of an exception.
+    if (*json) std::cout << config::ToJson(*cfg).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else std::cout << "# source: " << (cfg->source.empty() ? "built-in defaults" : cfg->source) << "\n"
                    << config::ToYaml(*cfg);
   });

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "mcp/mcp.h"
+#include "net/http_policy.h"
 #include "tools/tools.h"
 
 namespace llmdesk::cli {
@@ -75,6 +76,14 @@ void RegisterMcpCommands(CLI::App& app, Context& ctx) {
     options.host = flags->host.value_or(cfg->tool_server.host);
     options.port = flags->port.value_or(cfg->tool_server.port);
     options.token = flags->token ? *flags->token : cfg->tool_server.token.value_or("");
+    // Without a token, loopback is the only protection: refuse to offer the tools to the network.
+    if (options.token.empty() && !net::IsLoopbackAddress(options.host)) {
+      std::cerr << "llmdesk tool-server: --host " << options.host << " is not a loopback address and no token is "
+                << "set: anyone who can reach this machine could run its tools; pass --token (or set "
+                << "tool_server.token) or bind 127.0.0.1\n";
+      ctx.exit_code = kExitBadConfig;
+      return;
+    }
     tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
     mcp::Server server(registry, Fixtures(flags->fixtures));
     mcp::HttpServer listener(server, options);

@@ -64,28 +64,30 @@ std::optional<std::filesystem::path> FindConfigFile(const std::optional<std::str
                                                     const GetEnv& env) {
   if (explicit_path) return std::filesystem::path(*explicit_path);
   if (auto v = env("LLMDESK_CONFIG"); v && !v->empty()) return std::filesystem::path(*v);
-  if (std::filesystem::exists("llm_backends.yaml")) return std::filesystem::path("llm_backends.yaml");
+  std::error_code ec;  // paths come from the environment: never the throwing overloads
+  if (std::filesystem::exists("llm_backends.yaml", ec)) return std::filesystem::path("llm_backends.yaml");
   std::filesystem::path xdg;
   if (auto v = env("XDG_CONFIG_HOME"); v && !v->empty()) xdg = *v;
   else if (auto home = env("HOME"); home && !home->empty()) xdg = std::filesystem::path(*home) / ".config";
-  if (!xdg.empty() && std::filesystem::exists(xdg / "llmdesk" / "llm_backends.yaml"))
+  if (!xdg.empty() && std::filesystem::exists(xdg / "llmdesk" / "llm_backends.yaml", ec))
     return xdg / "llmdesk" / "llm_backends.yaml";
   return std::nullopt;
 }
 
 Status CheckModelStartable(const ModelConfig& m) {
   const std::string where = m.where.line ? " (" + m.where.ToString() + ")" : "";
+  std::error_code ec;  // the path is the user's: never the throwing overloads
   switch (m.kind) {
     case ModelConfig::Kind::kRemote: return Status::Ok();
     case ModelConfig::Kind::kCommand:
-      if (!m.model.empty() && !std::filesystem::exists(m.model))
+      if (!m.model.empty() && !std::filesystem::exists(m.model, ec))
         return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where);
       return Status::Ok();
     case ModelConfig::Kind::kLocal:
       if (m.model.empty() && m.hf.empty())
         return Status::InvalidArgument("model '" + m.name + "' has no model file" + where +
                                        "; add `model: /path/to/model.gguf` (or `hf: owner/repo:QUANT`) to it");
-      if (!m.model.empty() && !std::filesystem::is_regular_file(m.model))
+      if (!m.model.empty() && !std::filesystem::is_regular_file(m.model, ec))
         return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where +
                                 "; fix `model:` or download the GGUF file there");
       return Status::Ok();

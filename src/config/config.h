@@ -151,7 +151,8 @@ LoadResult LoadString(const std::string& yaml, const std::string& file_name, con
 // Errors that only matter when a model is about to start (missing GGUF file, no model at all).
 Status CheckModelStartable(const ModelConfig& model);
 
-// The effective configuration, for `llmdesk config show [--json]`.
+// The effective configuration, for `llmdesk config show [--json]`. Strings are the config's bytes as
+// given (paths need not be UTF-8): dump with json::error_handler_t::replace.
 nlohmann::json ToJson(const Config& config);
 std::string ToYaml(const Config& config);
 

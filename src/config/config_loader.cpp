@@ -1,23 +1,116 @@
 // Parses llm_backends.yaml into Config, collecting every problem as a Diagnostic.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <fstream>
-#include <regex>
+#include <set>
 #include <sstream>
 
+#include "common/text.h"
 #include "config/config.h"
 #include "config/yaml_reader.h"
+#include "net/http_policy.h"
 
 namespace llmdesk::config {
 namespace {
 
+using detail::Shown;
 using detail::YamlReader;
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+// Natural bounds of single values: no real one comes near them, and each check stays cheap.
+constexpr size_t kMaxHostBytes = 253;    // the longest DNS name
+constexpr size_t kMaxTokenBytes = 4096;  // it travels in one HTTP header line
+constexpr size_t kMaxUrlBytes = 8192;    // what common HTTP servers accept in a request line
+constexpr size_t kMaxHfBytes = 256;      // Hugging Face caps owner and repo names at 96 characters each
+constexpr size_t kMaxRangeBytes = 32;
+constexpr size_t kMaxNameBytes = 64;
+
+// Hand-rolled checks instead of std::regex: libstdc++'s regex recurses once per character and
+// overflows the stack on long input. Each of these is one bounded pass.
+bool IsNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':';
+}
+
+// [A-Za-z0-9][A-Za-z0-9_.:-]{0,63}
+bool IsValidEntryName(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxNameBytes && std::isalnum(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(), IsNameChar);
+}
+
+// [A-Za-z0-9_.-]+
+bool IsHfWord(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// owner/repo or owner/repo:QUANT
+bool IsValidHfId(std::string_view id) {
+  size_t slash = id.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view repo = id.substr(slash + 1), quant;
+  if (size_t colon = repo.find(':'); colon != std::string_view::npos) {
+    quant = repo.substr(colon + 1);
+    repo = repo.substr(0, colon);
+    if (!IsHfWord(quant)) return false;
+  }
+  return IsHfWord(id.substr(0, slash)) && IsHfWord(repo);
+}
+
+// An IP literal or a DNS name: letters, digits, '.', '-', ':' and the brackets of "[::1]".
+bool IsValidHost(std::string_view host) {
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+  });
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// "FIRST-LAST" (spaces allowed around each number); numbers of 1 to 5 digits.
+std::optional<std::pair<int, int>> ParsePortRange(std::string_view text) {
+  auto number = [](std::string_view s) -> std::optional<int> {
+    s = TrimSpaces(s);
+    if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    int value = 0;
+    std::from_chars(s.data(), s.data() + s.size(), value);
+    return value;
+  };
+  size_t dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto first = number(text.substr(0, dash)), last = number(text.substr(dash + 1));
+  if (!first || !last) return std::nullopt;
+  return std::pair(*first, *last);
+}
+
+bool TooLong(YamlReader& r, const YAML::Node& node, const std::string& key, const std::string& value, size_t max,
+             const char* why) {
+  if (value.size() <= max) return false;
+  r.Error(node, key, "expected at most " + std::to_string(max) + " bytes (" + why + "), got " +
+                         std::to_string(value.size()));
+  return true;
+}
+
+// An http:// or https:// URL of bounded length.
+std::optional<std::string> ParseUrl(YamlReader& r, const YAML::Node& node, const std::string& key, const char* what) {
+  auto v = r.Expanded(node, key);
+  if (!v || TooLong(r, node, key, *v, kMaxUrlBytes, "a URL")) return std::nullopt;
+  if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+    r.Error(node, key, std::string("expected an http:// or https:// ") + what + ", got '" + Shown(*v) + "'");
+    return std::nullopt;
+  }
+  return v;
+}
 
 void ParseEngine(YamlReader& r, const YAML::Node& node, EngineConfig& out) {
   if (!r.CheckMap(node, "engine", {"llama_server"})) return;
   if (node["llama_server"]) {
-    if (auto v = r.Expanded(node["llama_server"], "engine.llama_server")) {
+    if (auto v = r.ExpandedPath(node["llama_server"], "engine.llama_server")) {
       if (*v != "auto" && (v->empty() || (*v)[0] != '/'))
-        r.Error(node["llama_server"], "engine.llama_server", "expected 'auto' or an absolute path, got '" + *v + "'");
+        r.Error(node["llama_server"], "engine.llama_server", "expected 'auto' or an absolute path, got '" + Shown(*v) + "'");
       else
         out.llama_server = *v;
     }
@@ -29,15 +122,32 @@ void ParseListener(YamlReader& r, const YAML::Node& node, const std::string& key
   allowed.insert(allowed.end(), {"host", "port", "token"});
   out.where = r.Loc(node);
   if (!r.CheckMap(node, key, allowed)) return;
+  bool host_ok = true;
   if (node["host"]) {
-    if (auto v = r.String(node["host"], key + ".host")) out.host = *v;
+    auto v = r.String(node["host"], key + ".host", kMaxHostBytes);
+    if (v && !IsValidHost(*v)) {
+      r.Error(node["host"], key + ".host", "expected an IP address or a host name, e.g. 127.0.0.1, got '" + Shown(*v) + "'");
+      v.reset();
+    }
+    if (v) out.host = *v;
+    host_ok = v.has_value();
   }
   if (node["port"]) {
     if (auto v = r.Int(node["port"], key + ".port", 1, 65535)) out.port = *v, out.where = r.Loc(node["port"]);
   }
+  bool token_ok = true;
   if (node["token"] && !node["token"].IsNull()) {
-    if (auto v = r.Expanded(node["token"], key + ".token")) out.token = *v;
+    auto v = r.Expanded(node["token"], key + ".token");
+    if (v && TooLong(r, node["token"], key + ".token", *v, kMaxTokenBytes, "it travels in an HTTP header")) v.reset();
+    if (v && !v->empty()) out.token = *v;
+    token_ok = v.has_value();
   }
+  // Without a token, loopback is the only protection: anyone who can reach another address could
+  // run tools and models on this machine.
+  if (host_ok && token_ok && !out.token && !net::IsLoopbackAddress(out.host))
+    r.Error(node["host"], key + ".host",
+            "'" + out.host + "' is not a loopback address and no token is set: anyone who can reach this machine "
+            "could use it; set " + key + ".token (e.g. token: ${LLMDESK_TOKEN}) or bind 127.0.0.1");
 }
 
 void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& out) {
@@ -50,9 +160,9 @@ void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& ou
     const std::string& name = (*tools)[i];
     const auto& known = AllToolNames();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string hint = detail::ClosestMatch(name, known);
-      r.Error(node["tools"][i], "tool_server.tools", "unknown tool '" + name + "'" +
-              (hint.empty() ? "" : "; did you mean '" + hint + "'?") + " (known: calculator, get_weather, get_time, convert_units)");
+      auto hint = ClosestMatch(name, known);
+      r.Error(node["tools"][i], "tool_server.tools", "unknown tool '" + Shown(name) + "'" +
+              (hint ? "; did you mean '" + *hint + "'?" : "") + " (known: calculator, get_weather, get_time, convert_units)");
     } else {
       out.tools.push_back(name);
     }
@@ -66,17 +176,16 @@ void ParsePorts(YamlReader& r, const YAML::Node& node, PortsConfig& out) {
       out.on_conflict = *v == "fail" ? OnConflict::kFail : OnConflict::kFallback;
   }
   if (node["range"]) {
-    auto text = r.String(node["range"], "ports.range");
-    static const std::regex kRange(R"(\s*(\d{1,5})\s*-\s*(\d{1,5})\s*)");
-    std::smatch m;
-    if (text && std::regex_match(*text, m, kRange)) {
-      int first = std::stoi(m[1]), last = std::stoi(m[2]);
+    auto text = r.String(node["range"], "ports.range", kMaxRangeBytes);
+    if (!text) return;
+    if (auto range = ParsePortRange(*text)) {
+      auto [first, last] = *range;
       if (first >= 1 && last <= 65535 && first <= last) {
         out.range_first = first, out.range_last = last;
         return;
       }
     }
-    if (text) r.Error(node["range"], "ports.range", "expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 10500-10999, got '" + *text + "'");
+    r.Error(node["range"], "ports.range", "expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 10500-10999, got '" + *text + "'");
   }
 }
 
@@ -90,20 +199,16 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
                               "startup_timeout", "stop_grace"}))
     return;
   auto get = [&](const char* k) { return node[k]; };
-  if (get("model")) m.model = r.Expanded(get("model"), key + ".model").value_or("");
+  if (get("model")) m.model = r.ExpandedPath(get("model"), key + ".model").value_or("");
   if (get("hf")) {
-    static const std::regex kHf(R"([\w.-]+/[\w.-]+(:[\w.-]+)?)");
-    auto v = r.String(get("hf"), key + ".hf");
-    if (v && !std::regex_match(*v, kHf))
+    auto v = r.String(get("hf"), key + ".hf", kMaxHfBytes);
+    if (v && !IsValidHfId(*v))
       r.Error(get("hf"), key + ".hf", "expected owner/repo or owner/repo:QUANT, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M");
     else if (v)
       m.hf = *v;
   }
   if (get("url")) {
-    auto v = r.Expanded(get("url"), key + ".url");
-    if (v && v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
-      r.Error(get("url"), key + ".url", "expected an http:// or https:// base url, e.g. http://gpu-box:8000/v1");
-    else if (v)
+    if (auto v = ParseUrl(r, get("url"), key + ".url", "base url, e.g. http://gpu-box:8000/v1"))
       m.url = *v, m.kind = ModelConfig::Kind::kRemote;
   }
   if (get("command")) {
@@ -137,7 +242,8 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
     r.Error(key_node, key, "a `url:` entry is an already running server: remove model/hf/command/args from it");
   else if (!m.model.empty() && !m.hf.empty())
     r.Error(key_node, key, "give either `model:` (a local GGUF file) or `hf:` (a Hugging Face repo), not both");
-  if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model))
+  std::error_code ec;  // the path is the user's: never the throwing overloads
+  if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model, ec))
     r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
 }
 
@@ -148,14 +254,14 @@ void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& ke
   s.where = r.Loc(key_node);
   if (!r.CheckMap(node, key, {"command", "args", "env", "url", "headers"})) return;
   if (node["command"]) {
-    if (auto v = r.Expanded(node["command"], key + ".command")) s.command.push_back(*v);
+    if (auto v = r.ExpandedPath(node["command"], key + ".command")) s.command.push_back(*v);
   }
   if (node["args"]) {
     auto args = r.ExpandedList(node["args"], key + ".args");
     if (args) s.command.insert(s.command.end(), args->begin(), args->end());
   }
   if (node["env"]) s.env = r.ExpandedMap(node["env"], key + ".env").value_or(std::map<std::string, std::string>{});
-  if (node["url"]) s.url = r.Expanded(node["url"], key + ".url").value_or("");
+  if (node["url"]) s.url = ParseUrl(r, node["url"], key + ".url", "url, e.g. http://127.0.0.1:9000/mcp").value_or("");
   if (node["headers"])
     s.headers = r.ExpandedMap(node["headers"], key + ".headers").value_or(std::map<std::string, std::string>{});
   if (s.command.empty() == s.url.empty())
@@ -178,7 +284,7 @@ void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out) {
   if (node["tools"] && r.IsMap(node["tools"], "chat.tools")) {
     for (const auto& kv : node["tools"]) {
       const std::string name = kv.first.Scalar();
-      if (auto v = r.Choice(kv.second, "chat.tools." + name, approvals)) out.tool_approval[name] = ToApproval(*v);
+      if (auto v = r.Choice(kv.second, "chat.tools." + Shown(name), approvals)) out.tool_approval.emplace(name, ToApproval(*v));
     }
   }
 }
@@ -205,14 +311,17 @@ template <typename Entry, typename ParseFn>
 void ParseNamedEntries(YamlReader& r, const YAML::Node& node, const std::string& key, std::vector<Entry>& out,
                        ParseFn parse) {
   if (node.IsNull()) return;
-  if (!r.IsMap(node, key)) return;
+  if (!r.IsMap(node, key)) return;  // reports names given twice, naming both places
+  std::set<std::string> seen;
   for (const auto& kv : node) {
     const std::string name = kv.first.Scalar();
-    static const std::regex kName(R"([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})");
-    if (!std::regex_match(name, kName)) {
-      r.Error(kv.first, key + "." + name, "names use letters, digits, '_', '-', '.', ':' (at most 64)");
+    if (!IsValidEntryName(name)) {
+      r.Error(kv.first, key + "." + Shown(name), "names start with a letter or digit and use letters, digits, '_', "
+                                                 "'-', '.', ':' (at most 64)");
       continue;
     }
+    if (!seen.insert(name).second) continue;  // a duplicate: the first one counts, the error is out
+
     Entry entry;
     parse(r, name, kv.first, kv.second, entry);
     out.push_back(std::move(entry));

@@ -1,9 +1,11 @@
 #include "config/yaml_reader.h"
 
+#include <climits>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <set>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -13,8 +15,8 @@ namespace llmdesk::config::detail {
 namespace {
 
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best = ClosestMatch(word, candidates);
-  return best.empty() ? std::string() : "; did you mean '" + best + "'?";
+  auto best = ClosestMatch(word, candidates);
+  return best ? "; did you mean '" + *best + "'?" : std::string();
 }
 
 std::string Join(const std::vector<std::string>& items) {
@@ -32,21 +34,19 @@ std::string Describe(const YAML::Node& node) {
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Scalar:
-      return (IsQuoted(node) ? "the quoted string \"" : "'") + node.Scalar() + (IsQuoted(node) ? "\"" : "'");
+      return (IsQuoted(node) ? "the quoted string \"" : "'") + Shown(node.Scalar()) + (IsQuoted(node) ? "\"" : "'");
     default: return "nothing";
   }
 }
 
 }  // namespace
 
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& candidate : candidates) {
-    size_t d = EditDistance(word, candidate);
-    if (d < best_distance) best_distance = d, best = candidate;
-  }
-  return best;
+std::string Shown(std::string_view text) {
+  constexpr size_t kShort = 80, kHead = 60;
+  if (text.size() <= kShort) return std::string(text);
+  size_t cut = kHead;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 char
+  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
 Location YamlReader::Loc(const YAML::Node& node) const {
@@ -66,24 +66,33 @@ void YamlReader::Warn(const YAML::Node& at, const std::string& key, std::string 
 }
 
 bool YamlReader::IsMap(const YAML::Node& node, const std::string& key) {
-  if (node.IsMap()) return true;
-  Error(node, key, "expected a map of keys, got " + Describe(node));
-  return false;
+  if (!node.IsMap()) {
+    Error(node, key, "expected a map of keys, got " + Describe(node));
+    return false;
+  }
+  std::map<std::string, Location> first_seen;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;  // CheckMap reports those
+    const std::string& name = kv.first.Scalar();
+    auto [it, fresh] = first_seen.emplace(name, Loc(kv.first));
+    if (!fresh)
+      Error(kv.first, key.empty() ? Shown(name) : key + "." + Shown(name),
+            "duplicate key; first given at " + it->second.ToString() + "; each key may appear once");
+  }
+  return true;
 }
 
 bool YamlReader::CheckMap(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed) {
   if (!IsMap(node, key)) return false;
-  std::set<std::string> seen;
   for (const auto& kv : node) {
-    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
-    const std::string path = key.empty() ? name : key + "." + name;
     if (!kv.first.IsScalar()) {
       Error(kv.first, key, "keys must be plain names");
-    } else if (!seen.insert(name).second) {
-      Error(kv.first, path, "duplicate key; each key may appear once");
-    } else if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      Error(kv.first, path, "unknown key" + DidYouMean(name, allowed) + " (expected one of: " + Join(allowed) + ")");
+      continue;
     }
+    const std::string& name = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      Error(kv.first, key.empty() ? Shown(name) : key + "." + Shown(name),
+            "unknown key" + DidYouMean(name, allowed) + " (expected one of: " + Join(allowed) + ")");
   }
   return true;
 }
@@ -92,6 +101,15 @@ std::optional<std::string> YamlReader::String(const YAML::Node& node, const std:
   if (node.IsScalar()) return node.Scalar();
   Error(node, key, "expected a string, got " + Describe(node));
   return std::nullopt;
+}
+
+std::optional<std::string> YamlReader::String(const YAML::Node& node, const std::string& key, size_t max_bytes) {
+  auto text = String(node, key);
+  if (text && text->size() > max_bytes) {
+    Error(node, key, "expected at most " + std::to_string(max_bytes) + " bytes, got " + std::to_string(text->size()));
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::optional<int> YamlReader::Int(const YAML::Node& node, const std::string& key, int min, int max) {
@@ -137,7 +155,7 @@ std::optional<std::string> YamlReader::Choice(const YAML::Node& node, const std:
   auto text = String(node, key);
   if (!text) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), *text) != choices.end()) return text;
-  Error(node, key, "expected one of " + Join(choices) + ", got '" + *text + "'" + DidYouMean(*text, choices));
+  Error(node, key, "expected one of " + Join(choices) + ", got '" + Shown(*text) + "'" + DidYouMean(*text, choices));
   return std::nullopt;
 }
 
@@ -160,7 +178,7 @@ std::optional<std::string> YamlReader::Expand(const std::string& text, const YAM
     }
     size_t close = text.find('}', i);
     if (close == std::string::npos) {
-      Error(at, key, "unterminated '${' in '" + text + "'; write ${NAME} or ${NAME:-default}");
+      Error(at, key, "unterminated '${' in '" + Shown(text) + "'; write ${NAME} or ${NAME:-default}");
       return std::nullopt;
     }
     std::string inner = text.substr(i + 2, close - i - 2);
@@ -180,7 +198,7 @@ std::optional<std::string> YamlReader::Expand(const std::string& text, const YAM
     } else if (fallback) {
       out += *fallback;
     } else {
-      Error(at, key, "environment variable " + inner + " is not set; set it or write ${" + inner + ":-default}");
+      Error(at, key, "environment variable " + Shown(inner) + " is not set; set it or write ${" + Shown(inner) + ":-default}");
       return std::nullopt;
     }
     i = close + 1;
@@ -191,6 +209,28 @@ std::optional<std::string> YamlReader::Expand(const std::string& text, const YAM
 std::optional<std::string> YamlReader::Expanded(const YAML::Node& node, const std::string& key) {
   auto text = String(node, key);
   return text ? Expand(*text, node, key) : std::nullopt;
+}
+
+std::optional<std::string> YamlReader::ExpandedPath(const YAML::Node& node, const std::string& key) {
+  auto path = Expanded(node, key);
+  if (!path) return std::nullopt;
+  if (path->size() >= PATH_MAX) {
+    Error(node, key, "path is " + std::to_string(path->size()) + " bytes long; the system's limit is " +
+                         std::to_string(PATH_MAX - 1) + " (PATH_MAX): check for a pasted value or a runaway ${VAR}");
+    return std::nullopt;
+  }
+  size_t start = 0;
+  while (start <= path->size()) {
+    size_t slash = std::min(path->find('/', start), path->size());
+    if (slash - start > NAME_MAX) {
+      Error(node, key, "path component '" + Shown(std::string_view(*path).substr(start, slash - start)) +
+                           "' is longer than the system's limit of " + std::to_string(NAME_MAX) +
+                           " bytes (NAME_MAX) for one file or directory name");
+      return std::nullopt;
+    }
+    start = slash + 1;
+  }
+  return path;
 }
 
 std::optional<std::vector<std::string>> YamlReader::ExpandedList(const YAML::Node& node, const std::string& key) {
@@ -210,13 +250,13 @@ std::optional<std::vector<std::string>> YamlReader::ExpandedList(const YAML::Nod
 std::optional<std::map<std::string, std::string>> YamlReader::ExpandedMap(const YAML::Node& node,
                                                                         const std::string& key) {
   if (node.IsNull()) return std::map<std::string, std::string>{};
-  if (!IsMap(node, key)) return std::nullopt;
+  if (!IsMap(node, key)) return std::nullopt;  // duplicates are reported there; the first one wins below
   std::map<std::string, std::string> out;
   bool ok = true;
   for (const auto& kv : node) {
     const std::string name = kv.first.Scalar();
     auto value = Expanded(kv.second, key + "." + name);
-    if (value) out[name] = *value; else ok = false;
+    if (value) out.emplace(name, *value); else ok = false;
   }
   return ok ? std::optional(out) : std::nullopt;
 }

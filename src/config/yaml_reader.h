@@ -16,8 +16,9 @@
 
 namespace llmdesk::config::detail {
 
-// Closest candidate within a small edit distance, for "did you mean" hints; empty if none.
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// `text` for an error message: as is when short, else its start and its size ("abc... (3145728 bytes)"),
+// so a hostile 3 MB value never floods the terminal.
+std::string Shown(std::string_view text);
 
 class YamlReader {
  public:
@@ -29,8 +30,10 @@ class YamlReader {
   void Error(const Location& at, const std::string& key, std::string message);
   void Warn(const YAML::Node& at, const std::string& key, std::string message);
 
-  // True when `node` is a map; flags unknown and duplicate keys (with "did you mean").
+  // True when `node` is a map; flags unknown keys (with "did you mean") and, through IsMap, duplicates.
   bool CheckMap(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed);
+  // True when `node` is a map. Also reports every key given twice (yaml-cpp keeps both; lookups see only
+  // the first), naming both places: "t.yaml:5:3: error: models.a: duplicate key; first given at t.yaml:2:3".
   bool IsMap(const YAML::Node& node, const std::string& key);
 
   std::optional<int> Int(const YAML::Node& node, const std::string& key, int min, int max);
@@ -38,8 +41,13 @@ class YamlReader {
   std::optional<bool> Bool(const YAML::Node& node, const std::string& key);
   // A scalar (numbers and booleans are taken as their text). Nullopt for null, maps and lists.
   std::optional<std::string> String(const YAML::Node& node, const std::string& key);
+  // `String` limited to `max_bytes` (for values with a natural bound: a host name, a repo id).
+  std::optional<std::string> String(const YAML::Node& node, const std::string& key, size_t max_bytes);
   // `String` plus `~` and `${VAR}` / `${VAR:-default}` expansion.
   std::optional<std::string> Expanded(const YAML::Node& node, const std::string& key);
+  // `Expanded` for a file path: at most PATH_MAX - 1 bytes, each component at most NAME_MAX bytes
+  // (longer ones can never be opened: the system answers "File name too long").
+  std::optional<std::string> ExpandedPath(const YAML::Node& node, const std::string& key);
   std::optional<std::vector<std::string>> ExpandedList(const YAML::Node& node, const std::string& key);
   std::optional<std::map<std::string, std::string>> ExpandedMap(const YAML::Node& node, const std::string& key);
   // One of `choices`, with "did you mean" on a near miss.

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "control/control.h"
 #include "net/ports.h"
 
@@ -68,7 +69,9 @@ nlohmann::json ToJson(const PortUse& use) {
       {"port", use.port},
       {"owner", OwnerName(use.owner)},
       {"pid", use.pid ? nlohmann::json(*use.pid) : nlohmann::json(nullptr)},
-      {"command", use.command},
+      // Another process's argv is bytes, not necessarily UTF-8: made valid here, so every dump works
+      // (the CLI's `ports --json` and the control API alike).
+      {"command", ValidUtf8(use.command)},
       {"used_by", use.used_by},
   };
 }

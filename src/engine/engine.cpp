@@ -1,7 +1,5 @@
 #include "engine/engine.h"
 
-#include <unistd.h>
-
 #include <sstream>
 
 #include "process/run.h"
@@ -13,10 +11,8 @@
 namespace llmdesk::engine {
 namespace {
 
-bool IsExecutable(const std::filesystem::path& p) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0;
-}
+// A path (with a '/') names itself: FindProgram then only checks it is an executable file.
+bool IsExecutable(const std::filesystem::path& p) { return process::FindProgram(p.string(), "").has_value(); }
 
 std::filesystem::path SelfDir() {
   std::error_code ec;
@@ -33,11 +29,7 @@ Result<Located> LocateLlamaServer(const config::EngineConfig& engine, const conf
                             ", which is not an executable file; fix the path or set it to 'auto'");
   }
   if (auto path = env("PATH")) {
-    std::istringstream dirs(*path);
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-      if (!dir.empty() && IsExecutable(std::filesystem::path(dir) / "llama-server"))
-        return Located{std::filesystem::path(dir) / "llama-server", "PATH"};
-    }
+    if (auto found = process::FindProgram("llama-server", *path)) return Located{*found, "PATH"};
   }
   std::vector<std::filesystem::path> prefixes;
   if (auto p = env("LLMDESK_ENGINE_PREFIX"); p && !p->empty()) prefixes.emplace_back(*p);
@@ -45,7 +37,10 @@ Result<Located> LocateLlamaServer(const config::EngineConfig& engine, const conf
   if (std::string(LLMDESK_ENGINE_PREFIX).size()) prefixes.emplace_back(LLMDESK_ENGINE_PREFIX);
   for (const auto& prefix : prefixes) {
     auto candidate = prefix / "bin" / "llama-server";
-    if (IsExecutable(candidate)) return Located{std::filesystem::weakly_canonical(candidate), "setup prefix"};
+    if (!IsExecutable(candidate)) continue;
+    std::error_code ec;  // the prefix may come from the environment: never the throwing overloads
+    auto canonical = std::filesystem::weakly_canonical(candidate, ec);
+    return Located{ec ? candidate : canonical, "setup prefix"};
   }
   return Status::NotFound(
       "llama-server not found (looked at engine.llama_server, PATH and the scripts/setup prefix .deps/engine); "

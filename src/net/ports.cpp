@@ -2,82 +2,123 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 namespace llmdesk::net {
 namespace {
 
-constexpr const char* kListenState = "0A";
+namespace fs = std::filesystem;
+constexpr std::string_view kListenState = "0A";
 
-// /proc/net/tcp prints addresses as the raw in_addr bytes in hex (host order on little-endian).
-std::string DecodeAddress(const std::string& hex) {
+template <typename Int>
+std::optional<Int> ParseWhole(std::string_view text, int base) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// /proc/net/tcp prints addresses as the raw in_addr bytes in hex, 32 bits at a time in host order.
+std::optional<std::string> DecodeAddress(std::string_view hex) {
   char text[INET6_ADDRSTRLEN] = {};
   if (hex.size() == 8) {
+    auto v = ParseWhole<uint32_t>(hex, 16);
+    if (!v) return std::nullopt;
     in_addr a{};
-    a.s_addr = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+    a.s_addr = *v;
     inet_ntop(AF_INET, &a, text, sizeof(text));
   } else if (hex.size() == 32) {
     in6_addr a{};
-    for (int word = 0; word < 4; ++word) {
-      uint32_t v = static_cast<uint32_t>(std::stoul(hex.substr(word * 8, 8), nullptr, 16));
-      std::memcpy(&a.s6_addr[word * 4], &v, 4);
+    for (size_t word = 0; word < 4; ++word) {
+      auto v = ParseWhole<uint32_t>(hex.substr(word * 8, 8), 16);
+      if (!v) return std::nullopt;
+      std::memcpy(&a.s6_addr[word * 4], &*v, 4);
     }
     inet_ntop(AF_INET6, &a, text, sizeof(text));
+  } else {
+    return std::nullopt;
   }
-  return text;
+  return std::string(text);
+}
+
+// The whitespace-separated fields of one line.
+std::vector<std::string_view> Fields(std::string_view line, size_t max_fields) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (out.size() < max_fields) {
+    i = line.find_first_not_of(" \t", i);
+    if (i == std::string_view::npos) break;
+    size_t end = std::min(line.find_first_of(" \t", i), line.size());
+    out.push_back(line.substr(i, end - i));
+    i = end;
+  }
+  return out;
+}
+
+std::optional<PortHolder> ParseRow(std::string_view line) {
+  // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+  auto f = Fields(line, 10);
+  if (f.size() < 10 || f[3] != kListenState) return std::nullopt;
+  size_t colon = f[1].find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto port = ParseWhole<unsigned>(f[1].substr(colon + 1), 16);
+  auto address = DecodeAddress(f[1].substr(0, colon));
+  auto inode = ParseWhole<unsigned long>(f[9], 10);
+  if (!port || *port > 65535 || !address || !inode) return std::nullopt;
+  return PortHolder{.port = static_cast<int>(*port), .address = std::move(*address), .inode = *inode};
 }
 
 void ReadTable(const char* path, std::vector<PortHolder>& out) {
   std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues, timer, retrans, uid, timeout;
-    unsigned long inode = 0;
-    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retrans >> uid >> timeout >> inode)) continue;
-    if (state != kListenState) continue;
-    auto colon = local.find(':');
-    if (colon == std::string::npos) continue;
-    PortHolder h;
-    h.port = static_cast<int>(std::stoul(local.substr(colon + 1), nullptr, 16));
-    h.address = DecodeAddress(local.substr(0, colon));
-    h.inode = inode;
-    out.push_back(std::move(h));
-  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto rows = ParseTcpTable(text);
+  out.insert(out.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
 }
 
 // One pass over /proc/*/fd for all wanted inodes: cost is proportional to open fds on the machine.
+// Processes come and go during the walk: every step uses the error_code overloads, and an entry that
+// vanished is simply skipped (a range-for would throw from operator++).
 void ResolveOwners(std::vector<PortHolder>& holders) {
   std::map<std::string, std::vector<PortHolder*>> wanted;
   for (auto& h : holders)
     if (h.inode) wanted["socket:[" + std::to_string(h.inode) + "]"].push_back(&h);
   if (wanted.empty()) return;
   std::error_code ec;
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = proc.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+  for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end; proc.increment(ec)) {
+    const std::string name = proc->path().filename().string();
+    auto pid = ParseWhole<pid_t>(name, 10);
+    if (!pid) continue;
     std::error_code fd_ec;
-    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+    for (fs::directory_iterator fd(proc->path() / "fd", fd_ec); !fd_ec && fd != end; fd.increment(fd_ec)) {
       std::error_code link_ec;
-      auto target = std::filesystem::read_symlink(fd.path(), link_ec);
+      auto target = fs::read_symlink(fd->path(), link_ec);
       if (link_ec) continue;
       auto it = wanted.find(target.string());
       if (it == wanted.end()) continue;
-      pid_t pid = static_cast<pid_t>(std::stol(name));
       for (auto* h : it->second) {
-        if (!h->pid) h->pid = pid, h->command = ProcessCommandLine(pid);
+        if (!h->pid) h->pid = *pid, h->command = ProcessCommandLine(*pid);
       }
     }
   }
 }
 
 }  // namespace
+
+std::vector<PortHolder> ParseTcpTable(std::string_view text) {
+  std::vector<PortHolder> out;
+  size_t start = text.find('\n');  // the first line is the header
+  while (start != std::string_view::npos && start < text.size()) {
+    size_t end = std::min(text.find('\n', start + 1), text.size());
+    if (auto row = ParseRow(text.substr(start + 1, end - start - 1))) out.push_back(std::move(*row));
+    start = end;
+  }
+  return out;
+}
 
 std::string ProcessCommandLine(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);

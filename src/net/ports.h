@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llmdesk::net {
@@ -28,8 +29,15 @@ struct PortHolder {
   std::string HowToFree() const;
 };
 
-// All listening TCP sockets on this machine (IPv4 and IPv6).
+// All listening TCP sockets on this machine (IPv4 and IPv6). Never throws: processes that exit during
+// the scan of /proc are skipped (a scan runs on the manager's supervisor thread, where an exception
+// would terminate every engine).
 std::vector<PortHolder> ListListeners();
+
+// The LISTEN rows (state 0A) of the text of /proc/net/tcp or /proc/net/tcp6: port, address and socket
+// inode (pid and command stay empty). The first line is the header. Rows that do not parse are skipped;
+// never throws, on any input (a fuzz target feeds it).
+std::vector<PortHolder> ParseTcpTable(std::string_view text);
 
 // The listener on `port`, if any.
 std::optional<PortHolder> FindPortHolder(int port);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -22,24 +23,6 @@ namespace {
 
 constexpr size_t kMaxLineBytes = 16 * 1024;  // a longer "line" (progress dots) is cut into pieces
 constexpr size_t kMaxReadPerCall = 1 << 20;  // keeps one chatty child from starving the loop
-
-bool IsExecutableFile(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path, ec) && access(path.c_str(), X_OK) == 0;
-}
-
-// PATH lookup happens in the parent: between fork and exec only async-signal-safe calls are allowed.
-std::optional<std::string> ResolveProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) return IsExecutableFile(name) ? std::optional(name) : std::nullopt;
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    if (dir.empty()) continue;
-    std::string candidate = dir + "/" + name;
-    if (IsExecutableFile(candidate)) return candidate;
-  }
-  return std::nullopt;
-}
 
 std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& additions) {
   std::vector<std::string> env;
@@ -60,8 +43,13 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// Runs in the forked child: async-signal-safe calls only, then exec. Reports errno through `err_fd`.
-[[noreturn]] void ExecChild(pid_t parent, int out_fd, int err_fd, const char* path, char* const* argv,
+// The fds a child gets as 0, 1 and 2 (-1 for stdin = /dev/null).
+struct ChildStdio {
+  int in = -1, out = -1, err = -1;
+};
+
+// Runs in the forked child: async-signal-safe calls only, then exec. Reports errno through `status_fd`.
+[[noreturn]] void ExecChild(pid_t parent, ChildStdio stdio, int status_fd, const char* path, char* const* argv,
                             char* const* envp, const char* working_dir, int max_fd) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -73,13 +61,13 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // ignored signals survive exec
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-  dup2(out_fd, STDOUT_FILENO);
-  dup2(out_fd, STDERR_FILENO);
+  int in = stdio.in >= 0 ? stdio.in : open("/dev/null", O_RDONLY);
+  if (in >= 0) dup2(in, STDIN_FILENO);
+  dup2(stdio.out, STDOUT_FILENO);
+  dup2(stdio.err, STDERR_FILENO);
   if (working_dir && chdir(working_dir) != 0) {
     int e = errno;
-    (void)!write(err_fd, &e, sizeof(e));
+    (void)!write(status_fd, &e, sizeof(e));
     _exit(127);
   }
   // Other threads (an HTTP server, say) may have opened fds without O_CLOEXEC: the engine must not
@@ -88,9 +76,18 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
     for (int fd = 3; fd < max_fd; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
   execve(path, argv, envp);
   int e = errno;
-  (void)!write(err_fd, &e, sizeof(e));
+  (void)!write(status_fd, &e, sizeof(e));
   _exit(127);
 }
+
+// A close-on-exec pipe: [0] read end, [1] write end.
+Result<std::pair<UniqueFd, UniqueFd>> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
+  return std::pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
+}
+
+void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 }  // namespace
 
@@ -104,8 +101,11 @@ std::string ExitStatus::ToString() const {
 
 Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return Status::InvalidArgument("no program to start");
-  auto program = ResolveProgram(spec.argv[0]);
-  if (!program) return Status::NotFound("cannot start " + spec.argv[0] + ": no such executable file");
+  // PATH lookup happens in the parent: between fork and exec only async-signal-safe calls are allowed.
+  const char* search_path = std::getenv("PATH");
+  auto found = FindProgram(spec.argv[0], search_path ? search_path : "/usr/local/bin:/usr/bin:/bin");
+  if (!found) return Status::NotFound("cannot start " + spec.argv[0] + ": no such executable file");
+  const std::string program = found->string();
 
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings = BuildEnvironment(spec.env);
@@ -113,11 +113,20 @@ Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   auto envp = Pointers(env_strings);
   std::string working_dir = spec.working_dir.string();
 
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
-  UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  const bool pipes = spec.stdio == SpawnSpec::Stdio::kPipes;
+  auto out = MakePipe(), exec_status = MakePipe();
+  if (!out.ok()) return out.status();
+  if (!exec_status.ok()) return exec_status.status();
+  std::pair<UniqueFd, UniqueFd> in, err;  // kPipes only
+  if (pipes) {
+    auto in_pipe = MakePipe(), err_pipe = MakePipe();
+    if (!in_pipe.ok()) return in_pipe.status();
+    if (!err_pipe.ok()) return err_pipe.status();
+    in = std::move(*in_pipe), err = std::move(*err_pipe);
+  }
+  const ChildStdio stdio{.in = pipes ? in.first.get() : -1,
+                         .out = out->second.get(),
+                         .err = pipes ? err.second.get() : out->second.get()};
 
   rlimit files{};
   const int max_fd =
@@ -126,29 +135,38 @@ Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   const pid_t pid = fork();
   if (pid < 0) return Status::IoError(std::string("fork: ") + strerror(errno));
   if (pid == 0)
-    ExecChild(parent, out_w.get(), err_w.get(), program->c_str(), argv.data(), envp.data(),
+    ExecChild(parent, stdio, exec_status->second.get(), program.c_str(), argv.data(), envp.data(),
               working_dir.empty() ? nullptr : working_dir.c_str(), max_fd);
 
   std::unique_ptr<Child> child(new Child());
   child->pid_ = pid;
   child->started_ = std::chrono::steady_clock::now();
   setpgid(pid, pid);  // also from the parent, so signalling the group works even before the child ran
-  out_w.reset();
-  err_w.reset();
-  // The error pipe closes on a successful exec (CLOEXEC) or carries errno when exec failed.
+  // The child's ends close here, so EOF and EPIPE happen when the child's side goes away.
+  out->second.reset();
+  exec_status->second.reset();
+  in.first.reset();
+  err.second.reset();
+  // The status pipe closes on a successful exec (CLOEXEC) or carries errno when exec failed.
   int exec_errno = 0;
   ssize_t got;
-  do got = read(err_r.get(), &exec_errno, sizeof(exec_errno));
+  do got = read(exec_status->first.get(), &exec_errno, sizeof(exec_errno));
   while (got < 0 && errno == EINTR);
   if (got == static_cast<ssize_t>(sizeof(exec_errno))) {
     child->TryReapBlocking();
-    return Status::NotFound("cannot start " + *program + ": " + strerror(exec_errno));
+    return Status::NotFound("cannot start " + program + ": " + strerror(exec_errno));
   }
   child->pidfd_ = OpenPidfd(pid);
   if (!child->pidfd_.valid())
     return Status::IoError(std::string("pidfd_open: ") + strerror(errno) + " (Linux 5.3 or newer is needed)");
-  fcntl(out_r.get(), F_SETFL, fcntl(out_r.get(), F_GETFL) | O_NONBLOCK);
-  child->output_ = std::move(out_r);
+  SetNonBlocking(out->first.get());
+  child->output_pipe_.fd = std::move(out->first);
+  if (pipes) {
+    SetNonBlocking(err.first.get());
+    SetNonBlocking(in.second.get());
+    child->error_pipe_.fd = std::move(err.first);
+    child->input_ = std::move(in.second);
+  }
   return child;
 }
 
@@ -173,41 +191,57 @@ void Child::TryReapBlocking() {
     exit_ = ExitStatus{};
 }
 
-bool Child::ReadOutput(const std::function<void(std::string_view)>& on_line) {
-  if (!output_.valid() || output_eof_) return false;
+bool Child::ReadLines(LinePipe& pipe, const std::function<void(std::string_view)>& on_line) {
+  if (!pipe.fd.valid() || pipe.eof) return false;
   char buffer[64 * 1024];
   size_t total = 0;
+  std::string& partial = pipe.partial;
   auto flush_lines = [&](bool at_eof) {
     size_t start = 0;
-    for (size_t i = 0; i < partial_.size(); ++i) {
-      if (partial_[i] != '\n' && partial_[i] != '\r') continue;
-      if (i > start) on_line(std::string_view(partial_).substr(start, i - start));
+    for (size_t i = 0; i < partial.size(); ++i) {
+      if (partial[i] != '\n' && partial[i] != '\r') continue;
+      if (i > start) on_line(std::string_view(partial).substr(start, i - start));
       start = i + 1;
     }
-    partial_.erase(0, start);
-    while (partial_.size() >= kMaxLineBytes) {
-      on_line(std::string_view(partial_).substr(0, kMaxLineBytes));
-      partial_.erase(0, kMaxLineBytes);
+    partial.erase(0, start);
+    while (partial.size() >= kMaxLineBytes) {
+      on_line(std::string_view(partial).substr(0, kMaxLineBytes));
+      partial.erase(0, kMaxLineBytes);
     }
-    if (at_eof && !partial_.empty()) on_line(partial_), partial_.clear();
+    if (at_eof && !partial.empty()) on_line(partial), partial.clear();
   };
   while (total < kMaxReadPerCall) {
-    ssize_t n = read(output_.get(), buffer, sizeof(buffer));
+    ssize_t n = read(pipe.fd.get(), buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n <= 0) {
       flush_lines(true);
-      output_eof_ = true;  // the owner removes the fd from its poll set, then calls CloseOutput()
+      pipe.eof = true;  // the owner removes the fd from its poll set, then closes it
       return false;
     }
-    partial_.append(buffer, static_cast<size_t>(n));
+    partial.append(buffer, static_cast<size_t>(n));
     total += static_cast<size_t>(n);
     flush_lines(false);
   }
   return true;
 }
 
-void Child::CloseOutput() { output_.reset(); }
+bool Child::ReadOutput(const std::function<void(std::string_view)>& on_line) { return ReadLines(output_pipe_, on_line); }
+void Child::CloseOutput() { output_pipe_.fd.reset(); }
+bool Child::ReadErrors(const std::function<void(std::string_view)>& on_line) { return ReadLines(error_pipe_, on_line); }
+void Child::CloseErrors() { error_pipe_.fd.reset(); }
+
+Result<size_t> Child::WriteStdin(std::string_view data) {
+  if (!input_.valid()) return Status::FailedPrecondition("this process has no stdin pipe (spawn it with Stdio::kPipes)");
+  if (data.empty()) return size_t{0};
+  ssize_t n = WriteNoSigpipe(input_.get(), data.data(), data.size());
+  if (n >= 0) return static_cast<size_t>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return size_t{0};
+  if (errno == EPIPE) return Status::Unavailable("PID " + std::to_string(pid_) + " closed its stdin or exited");
+  return Status::IoError(std::string("write to PID ") + std::to_string(pid_) + "'s stdin: " + strerror(errno));
+}
+
+void Child::CloseStdin() { input_.reset(); }
 
 std::optional<ExitStatus> Child::TryReap() {
   if (exit_) return exit_;
@@ -261,11 +295,10 @@ std::optional<unsigned long long> ProcessStartTime(pid_t pid) {
   for (int index = 3; index <= 22 && fields >> field; ++index) {
     if (index == 3 && (field == "Z" || field == "X")) return std::nullopt;  // exited, only not reaped yet
     if (index == 22) {
-      try {
-        return std::stoull(field);
-      } catch (...) {
-        return std::nullopt;
-      }
+      unsigned long long ticks = 0;
+      auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
+      if (ec != std::errc() || end != field.data() + field.size()) return std::nullopt;
+      return ticks;
     }
   }
   return std::nullopt;

@@ -3,14 +3,18 @@
 // RunCapture: a short-lived command (e.g. `llama-server --version`) run to completion with bounded
 //   output and bounded time; the child's process group is killed on timeout. No threads.
 //
-// Child: a long-lived supervised process (an inference server).
-//  - Spawned with argv (never a shell) via fork+exec, in its own process group, stdin /dev/null,
-//    stdout+stderr into one pipe (interleaved like a terminal), environment = ours + additions.
+// FindProgram: the one PATH lookup (RunCapture, Child::Spawn and engine::LocateLlamaServer use it).
+//
+// Child: a long-lived supervised process (an inference server, a stdio MCP server).
+//  - Spawned with argv (never a shell) via fork+exec, in its own process group, environment = ours +
+//    additions, every pipe end of ours close-on-exec. Two stdio modes (SpawnSpec::stdio):
+//    kMergedOutput — stdin /dev/null, stdout+stderr into one pipe (interleaved like a terminal);
+//    kPipes — stdin, stdout and stderr each a pipe (protocol on stdin/stdout, logs apart on stderr).
 //  - PR_SET_PDEATHSIG(SIGKILL): the child dies when the *thread* that spawned it dies, so spawn from a
 //    thread that lives as long as the child should (the manager's supervisor thread).
 //  - Exit detection through a pidfd (pollable; never refers to another process after PID reuse).
-//  - Nothing blocks: ReadOutput reads what is there, TryReap uses WNOHANG, Terminate only sends signals
-//    and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
+//  - Nothing blocks: ReadOutput reads what is there, WriteStdin writes what fits, TryReap uses WNOHANG,
+//    Terminate only sends signals and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
 //  - The destructor of a still-running Child SIGKILLs its group and reaps it (the kernel completes a
 //    SIGKILL promptly; this is the last-resort path — owners normally Terminate and wait for the pidfd).
 //  Not thread-safe: one owner thread uses a Child.
@@ -47,6 +51,18 @@ struct RunOutput {
 Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              size_t max_output = 64 * 1024);
 
+// ---- Programs and pipes ---------------------------------------------------------------------------
+// The program `name` names: itself when it contains '/', else the first executable regular file
+// `dir/name` for the ':'-separated dirs of `search_path` (empty entries skipped). nullopt when there is
+// none. Never throws (an over-long path simply is not found).
+std::optional<std::filesystem::path> FindProgram(std::string_view name, std::string_view search_path);
+
+// write(2) to a pipe or socket that never raises SIGPIPE: SIGPIPE is blocked in the calling thread
+// around the write, and one the write raised is consumed (sigtimedwait) before the mask is restored —
+// pipes have no MSG_NOSIGNAL. Returns write's result; errno is EPIPE when the reader is gone.
+// Retries EINTR. Thread-safe (touches only the calling thread's signal mask).
+ssize_t WriteNoSigpipe(int fd, const void* data, size_t size);
+
 // ---- Output log -----------------------------------------------------------------------------------
 class LineLog {
  public:
@@ -74,9 +90,14 @@ class LineLog {
 
 // ---- Supervised children --------------------------------------------------------------------------
 struct SpawnSpec {
-  std::vector<std::string> argv;           // argv[0] without '/' is looked up in PATH
+  enum class Stdio {
+    kMergedOutput,  // stdin /dev/null; stdout+stderr into one pipe: output_fd()
+    kPipes,         // stdin_fd() to write, stdout_fd() and stderr_fd() to read: three pipes
+  };
+  std::vector<std::string> argv;           // argv[0] without '/' is looked up in PATH (FindProgram)
   std::map<std::string, std::string> env;  // added to (or replacing in) our environment
   std::filesystem::path working_dir;       // empty = ours
+  Stdio stdio = Stdio::kMergedOutput;
 };
 
 struct ExitStatus {
@@ -95,7 +116,10 @@ class Child {
 
   pid_t pid() const { return pid_; }
   int pidfd() const { return pidfd_.get(); }       // readable when the process has exited
-  int output_fd() const { return output_.get(); }  // -1 after CloseOutput()
+  int output_fd() const { return output_pipe_.fd.get(); }  // stdout(+stderr if merged); -1 after CloseOutput()
+  int stdout_fd() const { return output_pipe_.fd.get(); }  // the same fd, by its kPipes name
+  int stderr_fd() const { return error_pipe_.fd.get(); }   // kPipes only; -1 otherwise and after CloseErrors()
+  int stdin_fd() const { return input_.get(); }  // kPipes only: non-blocking write end; -1 after CloseStdin()
   bool exited() const { return exit_.has_value(); }
   const std::optional<ExitStatus>& exit_status() const { return exit_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
@@ -104,8 +128,20 @@ class Child {
   // the newline; "\r" also ends a line). At EOF a trailing partial line is delivered too. Returns false
   // once at EOF; the fd stays open until CloseOutput(), so the owner can take it out of its epoll set
   // first (closing first could leave a stale registration behind if the fd was ever duplicated).
+  // The owner may instead read() output_fd() itself (it is non-blocking), e.g. for JSON-RPC messages
+  // longer than the 16 KiB a line is cut at here.
   bool ReadOutput(const std::function<void(std::string_view)>& on_line);
   void CloseOutput();
+  // kPipes: the same for stderr (the child's log lines). False at once in kMergedOutput mode.
+  bool ReadErrors(const std::function<void(std::string_view)>& on_line);
+  void CloseErrors();
+
+  // kPipes: writes what the pipe takes now (non-blocking) and returns how many bytes that was — 0 when
+  // the pipe is full (poll stdin_fd() for POLLOUT, then write the rest). Unavailable once the child has
+  // closed its stdin or exited; never a SIGPIPE (WriteNoSigpipe). FailedPrecondition without a stdin
+  // pipe (kMergedOutput, or after CloseStdin()).
+  Result<size_t> WriteStdin(std::string_view data);
+  void CloseStdin();  // the child reads EOF
 
   // Reaps the process if it has exited (WNOHANG). Returns its status once reaped.
   std::optional<ExitStatus> TryReap();
@@ -122,11 +158,19 @@ class Child {
   void SignalGroup(int sig);
   void TryReapBlocking();  // only for exec failure and the destructor's SIGKILL path
 
+  // A pipe read as lines: the fd, the bytes after its last newline, and whether EOF was seen.
+  struct LinePipe {
+    UniqueFd fd;
+    std::string partial;
+    bool eof = false;
+  };
+  static bool ReadLines(LinePipe& pipe, const std::function<void(std::string_view)>& on_line);
+
   pid_t pid_ = -1;
   UniqueFd pidfd_;
-  UniqueFd output_;
-  std::string partial_;  // bytes after the last newline
-  bool output_eof_ = false;
+  LinePipe output_pipe_;
+  LinePipe error_pipe_;
+  UniqueFd input_;
   std::optional<ExitStatus> exit_;
   std::optional<std::chrono::steady_clock::time_point> kill_at_;
   std::chrono::steady_clock::time_point started_;

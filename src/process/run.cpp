@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/unique_fd.h"
@@ -17,7 +18,10 @@ namespace llmdesk::process {
 
 Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              size_t max_output) {
-  if (argv.empty()) return Status::InvalidArgument("no command to run");
+  if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("no command to run");
+  const char* search_path = std::getenv("PATH");  // the same lookup as Child::Spawn
+  auto program = FindProgram(argv[0], search_path ? search_path : "/usr/local/bin:/usr/bin:/bin");
+  if (!program) return Status::NotFound("cannot run " + argv[0] + ": no such executable file");
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -36,7 +40,7 @@ Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  int rc = posix_spawn(&pid, program->c_str(), &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::NotFound("cannot run " + argv[0] + ": " + strerror(rc));

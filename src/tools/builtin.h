@@ -22,10 +22,6 @@ Tool MakeUnitsTool();                               // units.cpp
 // else with up to 15 significant digits ("1.4142135623731").
 std::string FormatNumber(double value);
 
-// The candidate closest to `word` by edit distance (case-insensitive), if it is close enough to be a
-// plausible typo; for "did you mean ...?" hints.
-std::optional<std::string> ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
-
 // A result with one text block and structuredContent — what every tool with an outputSchema returns.
 ToolResult StructuredResult(std::string text, nlohmann::json structured);
 

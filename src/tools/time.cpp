@@ -7,6 +7,7 @@
 
 #include <date/tz.h>
 
+#include "common/text.h"
 #include "tools/builtin.h"
 
 namespace llmdesk::tools {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "tools/builtin.h"
 
 namespace llmdesk::tools {
