@@ -109,7 +109,9 @@ std::unique_ptr<manager::Manager> MakeManager(const std::string& yaml, const fs:
 
 void StopAndWait(manager::Manager& m, const std::string& name) {
   (void)m.Stop(name);
-  m.WaitUntil(name, [](const manager::BackendStatus& s) { return s.state == manager::State::kStopped; }, 30s);
+  auto stopped =
+      m.WaitUntil(name, [](const manager::BackendStatus& s) { return s.state == manager::State::kStopped; }, 30s);
+  if (!stopped.ok()) Die("bench backend did not stop: " + stopped.status().ToString());
 }
 
 // (a) ------------------------------------------------------------------------------------------------------

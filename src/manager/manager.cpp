@@ -1,24 +1,18 @@
 // Public side of the Manager: every method here may run on any thread. Commands are queued for the
-// supervisor thread; reads come from a snapshot it publishes after every change.
-#include <spdlog/spdlog.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+// supervisor thread; reads come from the snapshot it publishes after every change.
+#include "manager/manager.h"
 
-#include <cerrno>
-#include <cstring>
-
-#include "manager/impl.h"
+#include "manager/supervisor.h"
 
 namespace llmdesk::manager {
 namespace {
 
-std::string FileSafe(const std::string& name) {
-  std::string out = name;
-  for (auto& c : out)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  return out.empty() ? "backend" : out;
-}
+Status NoSuchBackend(const std::string& name) { return Status::NotFound("no backend named '" + name + "' in the config"); }
+
+std::string PortSuffix(const BackendStatus& s) { return s.port ? " on port " + std::to_string(s.port) : ""; }
+
+// How often a waiting Acquire looks at its cancel flag (a flag cannot wake a condition variable).
+constexpr auto kCancelCheck = std::chrono::milliseconds(20);
 
 }  // namespace
 
@@ -27,242 +21,194 @@ std::string BackendStatus::url() const {
   return port ? "http://127.0.0.1:" + std::to_string(port) : "";
 }
 
-void Subscribers::Cancel(uint64_t id) {
+// ---- Lease ----------------------------------------------------------------------------------------------
+
+Lease::Lease(Lease&& other) noexcept : hold_(std::move(other.hold_)), status_(std::move(other.status_)) {}
+
+Lease& Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    Release();
+    hold_ = std::move(other.hold_);
+    status_ = std::move(other.status_);
+  }
+  return *this;
+}
+
+Lease::~Lease() { Release(); }
+
+void Lease::Release() {
+  auto hold = std::exchange(hold_, nullptr);
+  if (!hold) return;
   {
-    std::lock_guard lock(mu);
-    fns.erase(id);
-    active.erase(id);
+    std::lock_guard lock(hold->mu);
+    --hold->in_flight;
+    hold->last_used = std::chrono::system_clock::now();
+    hold->last_used_steady = std::chrono::steady_clock::now();
   }
-  // Wait for a delivery in progress, so the subscriber may free what its callback uses — unless we
-  // are that delivery (a callback cancelling itself).
-  if (supervisor_thread.load() != std::this_thread::get_id()) std::lock_guard wait(deliver_mu);
+  if (hold->wake) hold->wake();
 }
 
-Manager::Impl::~Impl() {
-  backends.clear();  // joins the probe threads before the queue they post to goes away
-}
-
-void Manager::Impl::Post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(queue_mu);
-    queue.push_back(std::move(fn));
-  }
-  uint64_t one = 1;
-  (void)!write(wake_fd.get(), &one, sizeof(one));
-}
-
-void Manager::Impl::EmitTo(const Subscribers::Fn& fn, Event e) {
-  try {
-    fn(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("llmdesk manager: an event subscriber threw: {}", ex.what());
-  }
-}
-
-void Manager::Impl::Emit(Event e) {
-  e.seq = next_seq++;
-  e.time = std::chrono::system_clock::now();
-  std::vector<std::shared_ptr<Subscribers::Fn>> targets;
-  std::lock_guard deliver(subscribers->deliver_mu);
-  {
-    std::lock_guard lock(subscribers->mu);
-    for (uint64_t id : subscribers->active) targets.push_back(subscribers->fns.at(id));
-  }
-  for (const auto& fn : targets) EmitTo(*fn, e);
-}
-
-void Manager::Impl::Publish(size_t i) {
-  {
-    std::lock_guard lock(status_mu);
-    snapshot[i] = backends[i].status;
-  }
-  status_cv.notify_all();
-}
+// ---- Manager --------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Manager>> Manager::Create(Options options) {
-  if (options.state_dir.empty()) options.state_dir = internal::DefaultStateDir();
-  if (options.log_dir.empty()) options.log_dir = internal::DefaultLogDir();
-  if (options.log_ring_lines == 0) options.log_ring_lines = 1;
-  if (options.port_attempts < 1) options.port_attempts = 1;
-  auto store = internal::StateStore::Open(options.state_dir, options.config.source);
-  if (!store.ok()) return store.status();
-
-  auto impl = std::make_unique<Impl>(std::move(options));
-  Impl* self = impl.get();
-  impl->store = std::move(store).value();
-  impl->notes = impl->store->CleanStale();
-  impl->wake_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  impl->epoll_fd.reset(epoll_create1(EPOLL_CLOEXEC));
-  if (!impl->wake_fd.valid() || !impl->epoll_fd.valid())
-    return Status::IoError(std::string("cannot create the supervisor's event loop: ") + strerror(errno));
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 0;  // the wake eventfd; children use serial * 2 (+1)
-  epoll_ctl(impl->epoll_fd.get(), EPOLL_CTL_ADD, impl->wake_fd.get(), &ev);
-
-  const auto& models = impl->options.config.models;
-  for (size_t i = 0; i < models.size(); ++i) {
-    if (!impl->index.emplace(models[i].name, i).second) continue;  // config validation rejects duplicates
-    Backend b;
-    b.model = models[i];
-    b.status.name = models[i].name;
-    b.status.kind = models[i].kind;
-    b.status.configured_port = models[i].port;
-    b.status.remote_url = models[i].url;
-    b.status.log_file = (impl->options.log_dir / (FileSafe(models[i].name) + ".log")).string();
-    b.status.since = std::chrono::system_clock::now();
-    b.log = std::make_shared<process::LineLog>(impl->options.log_ring_lines, b.status.log_file);
-    const size_t at = impl->backends.size();
-    b.prober = std::make_unique<internal::Prober>([self, at](uint64_t generation, int status, std::string detail) {
-      self->Post([self, at, generation, status, detail = std::move(detail)] {
-        self->OnProbeResult(at, generation, status, detail);
-      });
-    });
-    impl->logs.push_back(b.log);
-    impl->snapshot.push_back(b.status);
-    impl->backends.push_back(std::move(b));
-  }
-  impl->thread = std::thread([self] { self->Loop(); });
-  return std::unique_ptr<Manager>(new Manager(std::move(impl)));
+  auto sup = Supervisor::Create(std::move(options));
+  if (!sup.ok()) return sup.status();
+  return std::unique_ptr<Manager>(new Manager(std::move(sup).value()));
 }
 
-Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Manager::Manager(std::unique_ptr<Supervisor> supervisor) : sup_(std::move(supervisor)) {}
 
-Manager::~Manager() {
-  Impl* self = impl_.get();
-  self->Post([self] {
-    self->quitting = true;
-    self->StopAllForQuit();
-  });
-  if (self->thread.joinable()) self->thread.join();
-}
+Manager::~Manager() = default;  // ~Supervisor stops every backend and joins its thread
 
 Status Manager::Start(const std::string& name) {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return Status::NotFound("no backend named '" + name + "' in the config");
-  const size_t i = it->second;
-  BackendStatus now;
-  {
-    std::lock_guard lock(impl_->status_mu);
-    now = impl_->snapshot[i];
-  }
-  if (now.state == State::kStarting || now.state == State::kReady)
-    return Status::FailedPrecondition("'" + name + "' is already " + ToString(now.state) +
-                                      (now.port ? " on port " + std::to_string(now.port) : ""));
-  if (now.state == State::kStopping)
-    return Status::FailedPrecondition("'" + name + "' is stopping; use restart, or start it once it has stopped");
-  Impl* self = impl_.get();
-  self->Post([self, i] { self->DoStart(i); });
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  const BackendStatus now = sup_->Get(*i).status;
+  if (!IsAllowed(now.state, Trigger::kStart))
+    return Status::FailedPrecondition("'" + name + "' is " + ToString(now.state) + PortSuffix(now) +
+                                      (now.state == State::kStopping ? "; use restart, or start it once it has stopped"
+                                                                     : ""));
+  sup_->Post(*i, [](Backend& b) { b.Start(); });
   return Status::Ok();
 }
 
 Status Manager::Stop(const std::string& name) {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return Status::NotFound("no backend named '" + name + "' in the config");
-  const size_t i = it->second;
-  State state;
-  {
-    std::lock_guard lock(impl_->status_mu);
-    state = impl_->snapshot[i].state;
-  }
-  if (state == State::kStopped) return Status::FailedPrecondition("'" + name + "' is already stopped");
-  Impl* self = impl_.get();
-  self->Post([self, i] { self->DoStop(i, false); });
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  const State state = sup_->Get(*i).status.state;
+  if (!IsAllowed(state, Trigger::kStop))
+    return Status::FailedPrecondition("'" + name + "' is already " + ToString(state));
+  sup_->Post(*i, [](Backend& b) { b.Stop(false, "stop requested"); });
   return Status::Ok();
 }
 
 Status Manager::Restart(const std::string& name) {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return Status::NotFound("no backend named '" + name + "' in the config");
-  const size_t i = it->second;
-  Impl* self = impl_.get();
-  self->Post([self, i] { self->DoStop(i, true); });
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  const State state = sup_->Get(*i).status.state;
+  if (!IsAllowed(state, Trigger::kStop) && !IsAllowed(state, Trigger::kStart) && state != State::kStopping)
+    return Status::FailedPrecondition("'" + name + "' cannot be restarted while " + ToString(state));
+  sup_->Post(*i, [](Backend& b) { b.Stop(true, "restart requested"); });
   return Status::Ok();
 }
 
 void Manager::StopAll() {
-  Impl* self = impl_.get();
-  self->Post([self] {
-    for (size_t i = 0; i < self->backends.size(); ++i) self->DoStop(i, false);
-  });
+  sup_->PostAll([](Backend& b) { b.Stop(false, "stop requested"); });
 }
 
-std::vector<BackendStatus> Manager::List() const {
-  std::lock_guard lock(impl_->status_mu);
-  return impl_->snapshot;
+Status Manager::StopAllAndWait(std::chrono::milliseconds timeout) {
+  StopAll();
+  const bool done = sup_->WaitAll(
+      [](const BackendStatus& s) { return s.state == State::kStopped || s.state == State::kFailed; },
+      std::chrono::steady_clock::now() + timeout);
+  if (done) return Status::Ok();
+  std::string busy;
+  for (const auto& s : sup_->List())
+    if (s.state != State::kStopped && s.state != State::kFailed)
+      busy += (busy.empty() ? "" : ", ") + s.name + " (" + ToString(s.state) + ")";
+  return Status::Timeout("not stopped after " + std::to_string(timeout.count()) + " ms: " + busy);
 }
+
+void Manager::KillAll() { sup_->KillAll(); }
+
+Result<Lease> Manager::Acquire(const std::string& name, std::chrono::milliseconds timeout,
+                               const std::atomic<bool>* cancel) {
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  auto hold = sup_->hold(*i);
+  {
+    // Counted in before looking at the state: ttl never stops a backend someone is waiting for.
+    std::lock_guard lock(hold->mu);
+    ++hold->in_flight;
+  }
+  auto give_back = [&] {
+    {
+      std::lock_guard lock(hold->mu);
+      --hold->in_flight;
+    }
+    if (hold->wake) hold->wake();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<uint64_t> requested;  // the start serial we asked to move past
+  for (;;) {
+    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kCancelCheck);
+    auto [snap, changed] = sup_->WaitSnapshot(
+        *i,
+        [&](const Snapshot& s) {
+          const State st = s.status.state;
+          if (st == State::kReady) return true;
+          if (!requested) return st == State::kStopped || st == State::kFailed;
+          return s.start_serial > *requested && (st == State::kFailed || st == State::kStopped);
+        },
+        slice);
+    (void)changed;
+    const State st = snap.status.state;
+    if (st == State::kReady) {
+      bool draining;
+      {
+        std::lock_guard lock(hold->mu);
+        draining = hold->draining;
+      }
+      if (!draining) return Lease(hold, snap.status);
+      continue;  // a ttl stop is being published: look again
+    }
+    if (requested && snap.start_serial > *requested) {
+      if (st == State::kFailed) {
+        give_back();
+        return Status::Unavailable("'" + name + "' failed to start: " + snap.status.reason);
+      }
+      if (st == State::kStopped) requested.reset();  // started and stopped again meanwhile: ask again
+    }
+    if (!requested && (st == State::kStopped || st == State::kFailed)) {
+      requested = snap.start_serial;
+      sup_->Post(*i, [seen = snap.start_serial](Backend& b) { b.StartIfNotStartedSince(seen); });
+      continue;
+    }
+    if (cancel && cancel->load()) {
+      give_back();
+      return Status::Cancelled("gave up waiting for '" + name + "' (cancelled)");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      give_back();
+      return Status::Timeout("'" + name + "' is not ready after " + std::to_string(timeout.count()) + " ms (" +
+                             ToString(st) + (snap.status.reason.empty() ? "" : ": " + snap.status.reason) + ")");
+    }
+  }
+}
+
+std::vector<BackendStatus> Manager::List() const { return sup_->List(); }
 
 Result<BackendStatus> Manager::Get(const std::string& name) const {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return Status::NotFound("no backend named '" + name + "' in the config");
-  std::lock_guard lock(impl_->status_mu);
-  return impl_->snapshot[it->second];
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  return sup_->Get(*i).status;
 }
 
 std::vector<std::string> Manager::LogTail(const std::string& name, size_t lines) const {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return {};
-  return impl_->logs[it->second]->Tail(lines);
+  auto i = sup_->Find(name);
+  if (!i) return {};
+  return sup_->LogTail(*i, lines);
 }
 
 Result<BackendStatus> Manager::WaitUntil(const std::string& name, const std::function<bool(const BackendStatus&)>& pred,
                                          std::chrono::milliseconds timeout) const {
-  auto it = impl_->index.find(name);
-  if (it == impl_->index.end()) return Status::NotFound("no backend named '" + name + "' in the config");
-  std::unique_lock lock(impl_->status_mu);
-  const auto& s = impl_->snapshot[it->second];
-  if (!impl_->status_cv.wait_for(lock, timeout, [&] { return pred(s); }))
-    return Status::Timeout("'" + name + "' is " + ToString(s.state) + " after " + std::to_string(timeout.count()) +
-                           " ms" + (s.reason.empty() ? "" : ": " + s.reason));
-  return s;
+  auto i = sup_->Find(name);
+  if (!i) return NoSuchBackend(name);
+  auto [snap, ok] = sup_->WaitSnapshot(
+      *i, [&](const Snapshot& s) { return pred(s.status); }, std::chrono::steady_clock::now() + timeout);
+  if (!ok)
+    return Status::Timeout("'" + name + "' is " + ToString(snap.status.state) + " after " +
+                           std::to_string(timeout.count()) + " ms" +
+                           (snap.status.reason.empty() ? "" : ": " + snap.status.reason));
+  return snap.status;
 }
 
 Subscription Manager::Subscribe(std::function<void(const Event&)> on_event, bool replay_state) {
-  auto subs = impl_->subscribers;
-  uint64_t id;
-  {
-    std::lock_guard lock(subs->mu);
-    id = subs->next_id++;
-    subs->fns[id] = std::make_shared<Subscribers::Fn>(std::move(on_event));
-  }
-  Impl* self = impl_.get();
-  // Activated on the supervisor thread, so the replay comes before any live event.
-  self->Post([self, subs, id, replay_state] {
-    std::shared_ptr<Subscribers::Fn> fn;
-    {
-      std::lock_guard lock(subs->mu);
-      auto it = subs->fns.find(id);
-      if (it == subs->fns.end()) return;  // cancelled already
-      fn = it->second;
-    }
-    std::lock_guard deliver(subs->deliver_mu);
-    if (replay_state) {
-      for (const auto& b : self->backends) {
-        Event e;
-        e.kind = Event::Kind::kState;
-        e.seq = self->next_seq++;
-        e.time = std::chrono::system_clock::now();
-        e.backend = b.status.name;
-        e.old_state = e.new_state = b.status.state;
-        e.port = b.status.port;
-        e.pid = b.status.pid;
-        e.reason = b.status.reason;
-        e.progress = b.status.progress;
-        e.stage = b.status.stage;
-        self->EmitTo(*fn, e);
-      }
-    }
-    std::lock_guard lock(subs->mu);
-    if (subs->fns.count(id)) subs->active.insert(id);
-  });
-  std::weak_ptr<Subscribers> weak = subs;
-  return Subscription([weak, id] {
-    if (auto s = weak.lock()) s->Cancel(id);
-  });
+  return sup_->Subscribe(std::move(on_event), replay_state);
 }
 
-const config::Config& Manager::config() const { return impl_->options.config; }
+const config::Config& Manager::config() const { return sup_->options().config; }
 
-const std::vector<std::string>& Manager::startup_notes() const { return impl_->notes; }
+const std::vector<std::string>& Manager::startup_notes() const { return sup_->notes(); }
 
 }  // namespace llmdesk::manager

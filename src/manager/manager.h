@@ -7,33 +7,47 @@
 //    ports.on_conflict=fallback takes the next free port of ports.range, `fail` refuses naming the holder.
 //    If the engine exits early with "address already in use", it retries at once on the next port
 //    (bounded). The port actually used is reported in BackendStatus::port and in every event.
-//  - Readiness: polls GET /health fast (10 ms growing to 100 ms) and notices an early exit at once (pidfd).
+//  - Readiness: polls GET /health fast (10 ms growing to 20 ms) and notices an early exit at once (pidfd).
+//  - Health watch: a ready engine is probed every Options::health_interval; `health_failures`
+//    consecutive failures, or one probe that gets no answer within `health_timeout` (a hung engine),
+//    SIGKILL its group and restart it like a crash ("stopped answering /health").
 //  - Crash: restarts with exponential backoff, at most `max_restarts` within `restart_window`, then failed.
 //  - Stop: SIGTERM to the group, grace period (model.stop_grace_s), then SIGKILL; reaping never blocks.
-//  - Records (pid, start time from /proc/PID/stat, port, config path) in a state file so a later manager
-//    reclaims or stops what a crashed one left, and never kills a reused PID.
+//  - On demand (the gateway): Acquire(name) starts a stopped backend (one start for any number of
+//    concurrent callers) and returns a Lease once it is ready; leases count requests in flight and
+//    record last use. `ttl` (model.ttl_s > 0): a ready backend with no lease for ttl seconds is stopped.
+//  - Records (pid, process group, start time from /proc/PID/stat, executable, port) in a state file so
+//    a later manager stops what a crashed one left (the engine's children too), and never kills a
+//    process that is not verifiably one of its engines (reused PID, planted record).
 //  - `url:` (remote) entries are never spawned: Start probes URL/models once: 2xx -> ready, else failed.
 //
-// Files: state_dir/KEY.lock (flock, holds the manager's PID) and state_dir/KEY.state.json, KEY being
-// "defaults" or "config-<hash of the config path>"; log_dir/NAME.log (capped at 4 MiB, then NAME.log.1).
+// Files: state_dir/KEY.lock (flock, holds the manager's PID) and state_dir/KEY.state.json; logs in
+// LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1). KEY is
+// "defaults" or "config-<hash of the config path>". state_dir and log_dir must be directories owned by
+// us, not symlinks, not writable by group/others (they are created 0700); files in them are created
+// with O_NOFOLLOW (temp files with mkstemp + rename). Create refuses anything else, naming it.
 //
 // Failures never throw or hang: a missing model file or engine, a privileged port, a held port with
 // on_conflict=fail, an exhausted range, an engine that exits while loading, or one that is not healthy
 // within startup_timeout each end in `failed` with a reason that says what to do (and the engine's
-// last log lines where it printed any).
+// last log lines where it printed any). A state file that cannot be parsed is ignored with a note.
 //
-// Threads: the Manager owns one supervisor thread; all process and timer work happens there. Every public
-// method is non-blocking and thread-safe (safe to call from a UI thread): it queues a command and returns.
+// Threads: the Manager owns one supervisor thread; all process and timer work happens there (plus one
+// health-probe helper thread per backend, created when the backend first starts). Every public method
+// is thread-safe; all are non-blocking except WaitUntil, Acquire and StopAllAndWait, which block the
+// *caller* (never call those from a UI thread or from an event callback).
 // Subscribers are called on the supervisor thread, in order, and must not block (post to your own loop).
 //
-// State machine per backend (one transition table, kTransitions in state.cpp; every change is an Event):
-//   stopped -> starting -> ready -> stopping -> stopped;  starting|ready -> failed (crash limit, timeout,
-//   bad config); failed -> starting (explicit start); starting|ready -> starting (crash restart);
+// State machine per backend (one table, kTransitions in state.cpp; every change is an Event):
+//   stopped -> starting -> ready -> stopping -> stopped;  starting|ready -> failed (crash limit, timeout);
+//   stopped|failed -> failed (refused before anything was spawned: missing file, no port, ...);
+//   failed -> starting (explicit start); starting|ready -> starting (port retry, crash restart);
 //   starting -> stopping (stop while loading); failed -> stopped (stop acknowledges a failure).
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -43,15 +57,29 @@
 #include <utility>
 #include <vector>
 
+#include "common/event_bus.h"
 #include "common/status.h"
 #include "config/config.h"
 
 namespace llmdesk::manager {
 
+class Supervisor;  // src/manager/supervisor.h
+
 enum class State { kStopped, kStarting, kReady, kStopping, kFailed };
 const char* ToString(State s);
 // Whether `from -> to` is in the transition table.
 bool IsValidTransition(State from, State to);
+// What asks for a transition. Manager::Start/Stop/Restart accept a command only where the table has a
+// row for it from the current state.
+enum class Trigger {
+  kStart,    // stopped|failed -> starting (spawned), or -> failed (refused before spawning)
+  kRetry,    // starting|ready -> starting: port retry, crash restart
+  kHealthy,  // starting -> ready
+  kStop,     // starting|ready -> stopping; failed -> stopped
+  kExited,   // stopping -> stopped
+  kFail,     // starting|ready -> failed
+};
+bool IsAllowed(State from, Trigger trigger);
 
 struct Event {
   enum class Kind {
@@ -86,6 +114,8 @@ struct BackendStatus {
   std::string remote_url;   // kRemote: the configured url
   std::string stage;        // while starting: the last load stage seen ("loading model", ...)
   std::string log_file;     // where the engine's output is written
+  int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
+  std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
 };
 
@@ -100,25 +130,52 @@ struct Options {
   std::chrono::milliseconds backoff_max{8000};
   int port_attempts = 16;              // fallback / address-in-use retries per start
   size_t log_ring_lines = 2000;
+  // Health watch of ready engines (see above); tests make these small.
+  std::chrono::milliseconds health_interval{5000};
+  int health_failures = 3;
+  std::chrono::milliseconds health_timeout{10000};
 };
 
-// RAII: unsubscribes when destroyed.
-class Subscription {
+// RAII: unsubscribes when destroyed (common/event_bus.h).
+using Subscription = llmdesk::Subscription;
+
+// The right to send requests to a ready backend (the gateway holds one per request). Move-only; its
+// destructor decrements the backend's in-flight count and records the last use (for ttl). A Lease must
+// not outlive its Manager.
+class Lease {
  public:
-  Subscription() = default;
-  explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
-  Subscription(Subscription&& other) noexcept : cancel_(std::exchange(other.cancel_, nullptr)) {}
-  Subscription& operator=(Subscription&& other) noexcept {  // cancels what it held before
-    if (this != &other) {
-      if (cancel_) cancel_();
-      cancel_ = std::exchange(other.cancel_, nullptr);
-    }
-    return *this;
-  }
-  ~Subscription() { if (cancel_) cancel_(); }
+  Lease() = default;
+  Lease(Lease&& other) noexcept;
+  Lease& operator=(Lease&& other) noexcept;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease();
+
+  bool valid() const { return static_cast<bool>(hold_); }
+  const BackendStatus& status() const { return status_; }  // as it was when the lease was granted
+  std::string url() const { return status_.url(); }
+  int port() const { return status_.port; }
+  void Release();  // what the destructor does, earlier
+
+  struct Hold;  // src/manager: the backend's lease counter
+
  private:
-  std::function<void()> cancel_;
+  friend class Manager;
+  Lease(std::shared_ptr<Hold> hold, BackendStatus status) : hold_(std::move(hold)), status_(std::move(status)) {}
+  std::shared_ptr<Hold> hold_;
+  BackendStatus status_;
 };
+
+// The file name (no directory) used for `backend_name`'s files: every character but [A-Za-z0-9_-] and
+// a non-leading '.' is percent-encoded, so names with ':' or '/' are safe and two names never collide.
+std::string FileNameFor(const std::string& backend_name);
+// Where the manager for `config` writes `backend_name`'s log: log_dir/KEY/FileNameFor(name).log
+// (log_dir empty = the default, $XDG_STATE_HOME/llmdesk/logs).
+std::filesystem::path LogFilePath(const config::Config& config, const std::string& backend_name,
+                                  const std::filesystem::path& log_dir = {});
+// The last `lines` lines of a log file (without newlines), reading only the end of a large file.
+// NotFound when it does not exist; a symlink is refused.
+Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, size_t lines);
 
 class Manager {
  public:
@@ -134,6 +191,17 @@ class Manager {
   Status Stop(const std::string& name);
   Status Restart(const std::string& name);
   void StopAll();
+  // Stops every backend and blocks the caller until all are stopped or failed (Timeout otherwise).
+  Status StopAllAndWait(std::chrono::milliseconds timeout);
+  // SIGKILL every engine's process group now (a second Ctrl-C); the destructor then does not wait
+  // for any stop grace period.
+  void KillAll();
+
+  // Blocks the caller until `name` is ready and returns a lease on it. A stopped or failed backend is
+  // started (one start however many callers wait). Errors: NotFound; the backend's failure reason
+  // (Unavailable) when its start fails; Timeout; Cancelled once *cancel is true (checked every 20 ms).
+  Result<Lease> Acquire(const std::string& name, std::chrono::milliseconds timeout,
+                        const std::atomic<bool>* cancel = nullptr);
 
   std::vector<BackendStatus> List() const;
   Result<BackendStatus> Get(const std::string& name) const;
@@ -151,9 +219,8 @@ class Manager {
   const std::vector<std::string>& startup_notes() const;
 
  private:
-  struct Impl;
-  explicit Manager(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Manager(std::unique_ptr<Supervisor> supervisor);
+  std::unique_ptr<Supervisor> sup_;
 };
 
 }  // namespace llmdesk::manager

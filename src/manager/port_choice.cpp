@@ -1,10 +1,10 @@
 // Which port a backend gets. A look at /proc, never a bind-probe: the engine's own bind stays the
 // proof (an engine that cannot bind is retried on the next port by the supervisor).
+#include "manager/port_choice.h"
+
 #include <fstream>
 
-#include "manager/internal.h"
-
-namespace llmdesk::manager::internal {
+namespace llmdesk::manager {
 namespace {
 
 std::string RangeText(const config::PortsConfig& p) {
@@ -100,4 +100,4 @@ Result<PortChoice> ChoosePort(const PortQuery& q) {
                              " taken); widen ports.range or stop what holds them (`llmdesk ports` lists them)");
 }
 
-}  // namespace llmdesk::manager::internal
+}  // namespace llmdesk::manager

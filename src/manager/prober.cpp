@@ -1,11 +1,12 @@
 // Health probes on a helper thread: a slow or stuck server costs the helper a read timeout, never the
 // supervisor loop. Connection refused on loopback is immediate, so early polls are cheap.
+#include "manager/prober.h"
+
 #include <httplib.h>
 
-#include "manager/internal.h"
 #include "net/http_policy.h"
 
-namespace llmdesk::manager::internal {
+namespace llmdesk::manager {
 
 Prober::Prober(OnResult on_result) : on_result_(std::move(on_result)), thread_([this] { Run(); }) {}
 
@@ -46,8 +47,10 @@ void Prober::Run() {
       }
     }
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    int status = -1;
-    std::string detail = "no answer";
+    ProbeResult result;
+    result.generation = req.generation;
+    result.detail = "no answer";
+    const auto started = std::chrono::steady_clock::now();
     try {
       httplib::Client client(origin);
       net::ConfigureClient(client);
@@ -57,18 +60,22 @@ void Prober::Run() {
       for (const auto& path : req.paths) {
         auto res = client.Get(prefix + path);
         if (!res) {
-          detail = httplib::to_string(res.error());
+          result.http_status = -1;
+          result.detail = httplib::to_string(res.error());
+          // Connected (a hung process's socket still accepts) but no answer in time.
+          result.timed_out = res.error() == httplib::Error::Read &&
+                             std::chrono::steady_clock::now() - started >= req.read_timeout * 9 / 10;
           break;
         }
-        status = res->status;
-        detail = res->body.substr(0, 200);
-        if (status != 404) break;
+        result.http_status = res->status;
+        result.detail = res->body.substr(0, 200);
+        if (result.http_status != 404) break;
       }
     } catch (const std::exception& e) {
-      detail = e.what();
+      result.detail = e.what();
     }
-    on_result_(req.generation, status, std::move(detail));
+    on_result_(std::move(result));
   }
 }
 
-}  // namespace llmdesk::manager::internal
+}  // namespace llmdesk::manager

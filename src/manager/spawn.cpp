@@ -1,9 +1,9 @@
 // The command line of a backend: argv only, never a shell.
+#include "manager/spawn.h"
+
 #include <algorithm>
 
-#include "manager/internal.h"
-
-namespace llmdesk::manager::internal {
+namespace llmdesk::manager {
 namespace {
 
 std::string Substitute(std::string text, const std::string& macro, const std::string& value) {
@@ -19,9 +19,10 @@ std::string ExpandMacros(const std::string& arg, int port, const std::string& mo
 }  // namespace
 
 process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::filesystem::path& llama_server,
-                                  int port) {
+                                  int port, const std::string& owner_key) {
   process::SpawnSpec spec;
   spec.env = model.env;
+  if (!owner_key.empty()) spec.env[kOwnerEnv] = owner_key;
   if (model.kind == config::ModelConfig::Kind::kCommand) {
     for (const auto& arg : model.command) spec.argv.push_back(ExpandMacros(arg, port, model.model));
     return spec;
@@ -36,4 +37,4 @@ process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::f
   return spec;
 }
 
-}  // namespace llmdesk::manager::internal
+}  // namespace llmdesk::manager

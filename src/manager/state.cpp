@@ -1,24 +1,30 @@
 // The one transition table of a backend's state machine. Every state change in the manager goes
-// through Impl::Transition, which checks it here first.
-#include <utility>
-
+// through Backend::Transition, which checks it here; Manager's commands check their trigger here.
 #include "manager/manager.h"
 
 namespace llmdesk::manager {
 namespace {
 
-constexpr std::pair<State, State> kTransitions[] = {
-    {State::kStopped, State::kStarting},   // start
-    {State::kStarting, State::kReady},     // /health answered 200
-    {State::kReady, State::kStopping},     // stop
-    {State::kStopping, State::kStopped},   // the process group is gone
-    {State::kStarting, State::kFailed},    // bad config, no port, exited while loading, startup timeout
-    {State::kReady, State::kFailed},       // crash limit reached
-    {State::kFailed, State::kStarting},    // explicit start after a failure
-    {State::kStarting, State::kStarting},  // retry on another port / crash restart while loading
-    {State::kReady, State::kStarting},     // crash restart
-    {State::kStarting, State::kStopping},  // stop while loading (or while waiting for a restart)
-    {State::kFailed, State::kStopped},     // stop acknowledges a failure
+struct Row {
+  State from;
+  State to;
+  Trigger trigger;
+};
+
+constexpr Row kTransitions[] = {
+    {State::kStopped, State::kStarting, Trigger::kStart},   // start: spawned
+    {State::kFailed, State::kStarting, Trigger::kStart},    // start again after a failure
+    {State::kStopped, State::kFailed, Trigger::kStart},     // refused before spawning (no file, no port, ...)
+    {State::kFailed, State::kFailed, Trigger::kStart},      // ... again
+    {State::kStarting, State::kStarting, Trigger::kRetry},  // another port / crash restart while loading
+    {State::kReady, State::kStarting, Trigger::kRetry},     // crash restart (also: stopped answering /health)
+    {State::kStarting, State::kReady, Trigger::kHealthy},   // /health answered 200
+    {State::kStarting, State::kStopping, Trigger::kStop},   // stop while loading (or waiting for a restart)
+    {State::kReady, State::kStopping, Trigger::kStop},      // stop, ttl
+    {State::kFailed, State::kStopped, Trigger::kStop},      // stop acknowledges a failure
+    {State::kStopping, State::kStopped, Trigger::kExited},  // the process group is gone
+    {State::kStarting, State::kFailed, Trigger::kFail},     // exited while loading, startup timeout, no port
+    {State::kReady, State::kFailed, Trigger::kFail},        // crash limit reached
 };
 
 }  // namespace
@@ -40,8 +46,14 @@ const char* ToString(State s) {
 }
 
 bool IsValidTransition(State from, State to) {
-  for (const auto& [a, b] : kTransitions)
-    if (a == from && b == to) return true;
+  for (const auto& row : kTransitions)
+    if (row.from == from && row.to == to) return true;
+  return false;
+}
+
+bool IsAllowed(State from, Trigger trigger) {
+  for (const auto& row : kTransitions)
+    if (row.from == from && row.trigger == trigger) return true;
   return false;
 }
 

@@ -1,37 +1,124 @@
-// The supervisor thread: one epoll loop over the command eventfd, every child's pidfd and output pipe,
-// with timers computed into the epoll timeout. Nothing here sleeps or blocks on a child.
+// The supervisor thread and its services to the backends (BackendHost): epoll registration of
+// children, events, the snapshot other threads read, the state file.
+#include "manager/supervisor.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
-#include "manager/impl.h"
+#include "manager/private_files.h"
 
 namespace llmdesk::manager {
 namespace {
 
-constexpr size_t kRecentLines = 40;  // per child, for failure reasons
-
-// epoll tags: 0 = the wake eventfd; a child's pidfd = serial*2, its output pipe = serial*2+1.
+// epoll tags: 0 = the command eventfd; a child's pidfd = serial*2, its output pipe = serial*2+1.
 uint64_t PidfdTag(uint64_t serial) { return serial * 2; }
 uint64_t OutputTag(uint64_t serial) { return serial * 2 + 1; }
 
 }  // namespace
 
-void Manager::Impl::Loop() {
-  subscribers->supervisor_thread = std::this_thread::get_id();
+CommandQueue::CommandQueue() : wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+void CommandQueue::Post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_.get(), &one, sizeof(one));
+}
+
+std::vector<std::function<void()>> CommandQueue::Take() {
+  std::lock_guard lock(mu_);
+  return std::exchange(queue_, {});
+}
+
+void CommandQueue::ClearWake() {
+  uint64_t count;
+  (void)!read(wake_fd_.get(), &count, sizeof(count));
+}
+
+Result<std::unique_ptr<Supervisor>> Supervisor::Create(Options options) {
+  if (options.state_dir.empty()) options.state_dir = DefaultStateDir();
+  if (options.log_dir.empty()) options.log_dir = DefaultLogDir();
+  if (options.log_ring_lines == 0) options.log_ring_lines = 1;
+  if (options.port_attempts < 1) options.port_attempts = 1;
+  if (options.health_failures < 1) options.health_failures = 1;
+  auto store = StateStore::Open(options.state_dir, options.config.source);
+  if (!store.ok()) return store.status();
+  const std::string key = (*store)->key();
+  if (Status st = EnsurePrivateDir(options.log_dir, "log directory"); !st.ok()) return st;
+  if (Status st = EnsurePrivateDir(options.log_dir / key, "log directory"); !st.ok()) return st;
+
+  std::unique_ptr<Supervisor> sup(new Supervisor(std::move(options)));
+  sup->store_ = std::move(store).value();
+  sup->notes_ = sup->store_->CleanStale();
+  sup->epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (sup->queue_->fd() < 0 || !sup->epoll_fd_.valid())
+    return Status::IoError(std::string("cannot create the supervisor's event loop: ") + strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  epoll_ctl(sup->epoll_fd_.get(), EPOLL_CTL_ADD, sup->queue_->fd(), &ev);
+
+  std::weak_ptr<CommandQueue> weak_queue = sup->queue_;
+  for (const auto& model : sup->options_.config.models) {
+    // Indices are positions in backends_, so a skipped duplicate cannot shift later names.
+    if (sup->index_.count(model.name)) {
+      sup->notes_.push_back("ignored a second model named '" + model.name + "' (names must be unique)");
+      continue;
+    }
+    const size_t at = sup->backends_.size();
+    sup->index_.emplace(model.name, at);
+    const std::string log_file = LogFilePath(sup->options_.config, model.name, sup->options_.log_dir).string();
+    auto log = std::make_shared<process::LineLog>(sup->options_.log_ring_lines, log_file);
+    auto hold = std::make_shared<Lease::Hold>();
+    hold->wake = [weak_queue] {
+      if (auto q = weak_queue.lock()) q->Post([] {});  // the loop recomputes its deadlines (ttl)
+    };
+    sup->backends_.push_back(std::make_unique<Backend>(*sup, model, log_file, log, hold));
+    sup->logs_.push_back(log);
+    sup->holds_.push_back(hold);
+    sup->snapshot_.push_back({sup->backends_.back()->status(), 0});
+  }
+  Supervisor* self = sup.get();
+  sup->thread_ = std::thread([self] { self->Loop(); });
+  return sup;
+}
+
+Supervisor::~Supervisor() {
+  queue_->Post([this] {
+    quitting_ = true;
+    for (auto& b : backends_) b->Stop(false, "llmdesk is exiting");
+  });
+  if (thread_.joinable()) thread_.join();
+  backends_.clear();  // joins the probe threads; kills (last resort) a child that is somehow left
+}
+
+void Supervisor::Loop() {
   epoll_event events[32];
   for (;;) {
-    RunQueued();
-    OnTimers(Clock::now());
-    if (quitting && children.empty()) break;
+    for (auto& fn : queue_->Take()) fn();
+    bus_.DeliverPending();
+    std::optional<Clock::time_point> next;
+    bool children = false;
+    const auto now = Clock::now();
+    for (auto& b : backends_) {
+      b->OnTimers(now);
+      children = children || b->has_children();
+      if (auto d = b->NextDeadline(); d && (!next || *d < *next)) next = d;
+    }
+    if (quitting_ && !children) break;
     int timeout_ms = -1;
-    if (auto deadline = NextDeadline()) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+    if (next) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
       timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
     }
-    int n = epoll_wait(epoll_fd.get(), events, 32, timeout_ms);
+    int n = epoll_wait(epoll_fd_.get(), events, 32, timeout_ms);
     if (n < 0 && errno != EINTR) {
       spdlog::error("llmdesk manager: epoll_wait failed: {}", strerror(errno));
       break;
@@ -39,148 +126,154 @@ void Manager::Impl::Loop() {
     for (int k = 0; k < n; ++k) {
       const uint64_t tag = events[k].data.u64;
       if (tag == 0) {
-        uint64_t count;
-        (void)!read(wake_fd.get(), &count, sizeof(count));
-      } else if (tag % 2 == 1) {
-        OnOutput(tag / 2);
-      } else {
-        OnPidfd(tag / 2);
+        queue_->ClearWake();
+        continue;
       }
+      auto it = by_serial_.find(tag / 2);
+      if (it == by_serial_.end()) continue;
+      if (tag % 2 == 1)
+        it->second->OnOutput(tag / 2);
+      else
+        it->second->OnPidfd(tag / 2);
     }
   }
   // Only reached when quitting with no children left, or when epoll itself broke: then the Child
-  // destructors SIGKILL and reap whatever remains.
-  children.clear();
+  // destructors (with the backends) SIGKILL and reap whatever remains.
   WriteStateFile();
-  subscribers->supervisor_thread = std::thread::id();
 }
 
-void Manager::Impl::RunQueued() {
-  std::vector<std::function<void()>> work;
-  {
-    std::lock_guard lock(queue_mu);
-    work.swap(queue);
-  }
-  for (auto& fn : work) fn();
-}
-
-void Manager::Impl::Watch(uint64_t serial, Tracked tracked) {
+uint64_t Supervisor::Watch(Backend& owner, const process::Child& child) {
+  const uint64_t serial = next_serial_++;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = PidfdTag(serial);
-  epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, tracked.child->pidfd(), &ev);
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, child.pidfd(), &ev);
   ev.data.u64 = OutputTag(serial);
-  epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, tracked.child->output_fd(), &ev);
-  children.emplace(serial, std::move(tracked));
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, child.output_fd(), &ev);
+  by_serial_[serial] = &owner;
+  return serial;
 }
 
-void Manager::Impl::OnOutput(uint64_t serial) {
-  auto it = children.find(serial);
-  if (it == children.end()) return;
-  auto& child = *it->second.child;
-  if (!child.ReadOutput([&](std::string_view line) { OnLine(serial, line); }) && child.output_fd() >= 0) {
-    epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, child.output_fd(), nullptr);
-    child.CloseOutput();
+void Supervisor::UnwatchOutput(const process::Child& child) {
+  if (child.output_fd() >= 0) epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, child.output_fd(), nullptr);
+}
+
+void Supervisor::Forget(uint64_t serial, const process::Child& child) {
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, child.pidfd(), nullptr);
+  by_serial_.erase(serial);
+}
+
+void Supervisor::Emit(Event e) {
+  e.seq = next_seq_++;
+  e.time = std::chrono::system_clock::now();
+  bus_.Publish(e);
+}
+
+void Supervisor::Publish(const Backend& backend) {
+  {
+    std::lock_guard lock(status_mu_);
+    auto& entry = snapshot_[index_.at(backend.name())];
+    entry.status = backend.status();
+    entry.start_serial = backend.start_serial();
   }
+  status_cv_.notify_all();
 }
 
-void Manager::Impl::OnPidfd(uint64_t serial) {
-  auto it = children.find(serial);
-  if (it == children.end()) return;
-  auto& child = *it->second.child;
-  // Whatever it printed before exiting is in the pipe now; read it before judging the exit.
-  if (child.output_fd() >= 0) {
-    child.ReadOutput([&](std::string_view line) { OnLine(serial, line); });
-    epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, child.output_fd(), nullptr);
-    child.CloseOutput();  // a grandchild may keep the pipe open: its later output is not ours to wait for
+std::map<int, std::string> Supervisor::PortsInUse(const Backend& except) const {
+  std::map<int, std::string> ports;
+  for (const auto& b : backends_)
+    if (b.get() != &except && b->status().port) ports.emplace(b->status().port, b->name());
+  return ports;
+}
+
+void Supervisor::RecordsChanged() { WriteStateFile(); }
+
+void Supervisor::WriteStateFile() {
+  std::vector<EngineRecord> records;
+  for (const auto& b : backends_) b->AddRecords(records);
+  // A full disk must not stop the engines: say so and go on (the next change writes again).
+  if (Status st = store_->Write(records); !st.ok()) spdlog::warn("llmdesk manager: {}", st.message());
+}
+
+std::optional<size_t> Supervisor::Find(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+Snapshot Supervisor::Get(size_t i) const {
+  Snapshot s;
+  {
+    std::lock_guard lock(status_mu_);
+    s = snapshot_[i];
   }
-  if (!child.TryReap()) return;  // not yet (cannot happen once the pidfd is readable)
-  epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, child.pidfd(), nullptr);
-  Tracked tracked = std::move(it->second);
-  children.erase(it);
-  OnExit(serial, std::move(tracked));
-  WriteStateFile();
+  std::lock_guard lock(holds_[i]->mu);
+  s.status.in_flight = holds_[i]->in_flight;
+  s.status.last_used = holds_[i]->last_used;
+  return s;
 }
 
-void Manager::Impl::OnLine(uint64_t serial, std::string_view line) {
-  auto& tracked = children.at(serial);
-  auto& b = backends[tracked.backend];
-  b.log->Add(std::string(line));
-  tracked.recent.emplace_back(line);
-  if (tracked.recent.size() > kRecentLines) tracked.recent.pop_front();
-  if (internal::IsAddressInUseLine(line)) tracked.address_in_use = true;
+std::vector<BackendStatus> Supervisor::List() const {
+  std::vector<BackendStatus> out;
+  for (size_t i = 0; i < holds_.size(); ++i) out.push_back(Get(i).status);
+  return out;
+}
 
-  const bool active = b.child == serial;
-  if (active && b.status.state == State::kStarting) {
-    if (auto p = internal::ParseLoadLine(line)) {
-      if (p->worth_probing && !b.probe_in_flight) b.probe_at = Clock::now();
-      if (p->stage != b.status.stage || p->progress != b.status.progress) {
-        b.status.stage = p->stage;
-        b.status.progress = p->progress;
-        Publish(tracked.backend);
-        Event e;
-        e.kind = Event::Kind::kProgress;
-        e.backend = b.status.name;
-        e.old_state = e.new_state = b.status.state;
-        e.port = b.status.port;
-        e.pid = b.status.pid;
-        e.progress = p->progress;
-        e.stage = p->stage;
-        Emit(std::move(e));
-      }
+std::pair<Snapshot, bool> Supervisor::WaitSnapshot(size_t i, const std::function<bool(const Snapshot&)>& pred,
+                                                   std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(status_mu_);
+  bool ok = status_cv_.wait_until(lock, deadline, [&] { return pred(snapshot_[i]); });
+  return {snapshot_[i], ok};
+}
+
+bool Supervisor::WaitAll(const std::function<bool(const BackendStatus&)>& pred,
+                         std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(status_mu_);
+  return status_cv_.wait_until(lock, deadline, [&] {
+    for (const auto& s : snapshot_)
+      if (!pred(s.status)) return false;
+    return true;
+  });
+}
+
+Subscription Supervisor::Subscribe(std::function<void(const Event&)> fn, bool replay_state) {
+  if (!replay_state) return bus_.Subscribe(std::move(fn));
+  // The replay runs on the supervisor thread (DeliverPending in the loop), before any live event.
+  auto sub = bus_.Subscribe(std::move(fn), [this] {
+    std::vector<Event> replay;
+    for (const auto& b : backends_) {
+      const auto& s = b->status();
+      Event e;
+      e.kind = Event::Kind::kState;
+      e.seq = next_seq_++;
+      e.time = std::chrono::system_clock::now();
+      e.backend = s.name;
+      e.old_state = e.new_state = s.state;
+      e.port = s.port;
+      e.pid = s.pid;
+      e.reason = s.reason;
+      e.progress = s.progress;
+      e.stage = s.stage;
+      replay.push_back(std::move(e));
     }
-  }
-  Event e;
-  e.kind = Event::Kind::kLog;
-  e.backend = b.status.name;
-  e.old_state = e.new_state = b.status.state;
-  e.port = tracked.port;
-  e.pid = tracked.child->pid();
-  e.reason = std::string(line);
-  Emit(std::move(e));
+    return replay;
+  });
+  queue_->Post([] {});  // wake the loop
+  return sub;
 }
 
-void Manager::Impl::OnTimers(Clock::time_point now) {
-  for (auto& [serial, tracked] : children) tracked.child->KillIfOverdue(now);
-  for (size_t i = 0; i < backends.size(); ++i) {
-    auto& b = backends[i];
-    if (b.spawn_at && now >= *b.spawn_at) {
-      b.spawn_at.reset();
-      SpawnAttempt(i, "");
-    }
-    if (b.status.state == State::kStarting && b.startup_deadline && now >= *b.startup_deadline) {
-      b.startup_deadline.reset();
-      std::string tail;
-      if (auto it = children.find(b.child); it != children.end())
-        for (const auto& l : it->second.recent) tail += "\n  " + l;
-      const bool remote = b.model.kind == config::ModelConfig::Kind::kRemote;
-      Fail(i, (remote ? b.model.url + " did not answer" : "not healthy") + std::string(" within ") +
-                  fmt::format("{:g}", b.model.startup_timeout_s) + " s (startup_timeout)" +
-                  (tail.empty() ? "" : "; last log lines:" + tail));
-    }
-    if (b.probe_at && now >= *b.probe_at && !b.probe_in_flight) RequestProbe(i);
-  }
+void Supervisor::Post(size_t i, std::function<void(Backend&)> fn) {
+  queue_->Post([this, i, fn = std::move(fn)] { fn(*backends_[i]); });
 }
 
-std::optional<Clock::time_point> Manager::Impl::NextDeadline() const {
-  std::optional<Clock::time_point> next;
-  auto consider = [&](const std::optional<Clock::time_point>& t) {
-    if (t && (!next || *t < *next)) next = t;
-  };
-  for (const auto& [serial, tracked] : children) consider(tracked.child->NextDeadline());
-  for (const auto& b : backends) {
-    consider(b.spawn_at);
-    if (b.status.state == State::kStarting) consider(b.startup_deadline);
-    if (!b.probe_in_flight) consider(b.probe_at);
-  }
-  return next;
+void Supervisor::PostAll(std::function<void(Backend&)> fn) {
+  queue_->Post([this, fn = std::move(fn)] {
+    for (auto& b : backends_) fn(*b);
+  });
 }
 
-void Manager::Impl::WriteStateFile() {
-  std::vector<internal::EngineRecord> records;
-  for (const auto& [serial, t] : children)
-    records.push_back({backends[t.backend].status.name, t.child->pid(), t.start_time, t.port});
-  store->Write(records);
+void Supervisor::KillAll() {
+  PostAll([](Backend& b) { b.KillNow(); });
 }
 
 }  // namespace llmdesk::manager

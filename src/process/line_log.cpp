@@ -10,7 +10,7 @@ LineLog::LineLog(size_t max_lines, std::filesystem::path file, size_t max_file_b
   if (file_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
-  fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd_.valid()) {
     auto size = std::filesystem::file_size(file_, ec);
     file_bytes_ = ec ? 0 : static_cast<size_t>(size);
@@ -36,7 +36,7 @@ void LineLog::WriteToFile(const std::string& line) {
   if (file_bytes_ + line.size() + 1 > max_file_bytes_ && file_bytes_ > 0) {
     std::error_code ec;
     std::filesystem::rename(file_, file_.string() + ".1", ec);
-    fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     file_bytes_ = 0;
     if (!fd_.valid()) return;
   }

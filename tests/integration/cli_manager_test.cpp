@@ -311,7 +311,7 @@ TEST_F(CliManager, KillNineOfServeLeavesNoEngineAndNextServeStartsClean) {
     ASSERT_GT(engine, 0) << m.dump();
     ASSERT_TRUE(ProcessAlive(engine));
     serve->Signal(SIGKILL);
-    serve->Wait(10s);
+    ASSERT_TRUE(serve->Wait(10s).has_value()) << "llmdesk serve outlived SIGKILL for 10 s";
   }
   EXPECT_TRUE(GoneWithin(engine, 2s)) << "engine " << engine << " outlived a kill -9 of llmdesk serve";
 

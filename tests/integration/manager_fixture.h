@@ -22,8 +22,9 @@
 #include <thread>
 
 #include "common/unique_fd.h"
-#include "manager/internal.h"
 #include "manager/manager.h"
+#include "manager/spawn.h"
+#include "manager/state_store.h"
 #include "net/ports.h"
 #include "process/process.h"
 #include "support/child_process.h"

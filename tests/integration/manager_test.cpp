@@ -187,28 +187,113 @@ TEST_F(ManagerTest, SecondManagerOnTheSameConfigIsRefusedNamingThePid) {
 
 TEST_F(ManagerTest, StaleStateFileEnginesAreKilledButReusedPidsAreNot) {
   auto o = MakeOptions({Model("a", base_)});
-  // Two live processes: one recorded with its true start time (a leftover engine), one with a wrong
-  // start time (its PID "was reused" by an unrelated program).
-  test::ChildProcess leftover({BinPath("llmdesk-fake-engine").string(), "--listen-only", std::to_string(base_ + 2)},
-                              dir_.path() / "leftover.log");
-  test::ChildProcess unrelated({BinPath("llmdesk-fake-engine").string(), "--listen-only", std::to_string(base_ + 3)},
-                               dir_.path() / "unrelated.log");
+  std::string key;
   {
-    auto store = internal::StateStore::Open(o.state_dir, o.config.source);
+    auto store = StateStore::Open(o.state_dir, o.config.source);
     ASSERT_TRUE(store.ok());
-    auto t1 = process::ProcessStartTime(leftover.pid());
-    auto t2 = process::ProcessStartTime(unrelated.pid());
+    key = (*store)->key();
+  }
+  // Two live processes: one started like our engines (owner mark) and recorded with its true start
+  // time (a leftover engine), one recorded with a wrong start time (its PID "was reused").
+  auto spawn = [&](int port) {
+    auto c = process::Child::Spawn({{BinPath("llmdesk-fake-engine").string(), "--listen-only", std::to_string(port)},
+                                    {{kOwnerEnv, key}}});
+    if (!c.ok()) throw std::runtime_error(c.status().ToString());
+    return std::move(c).value();
+  };
+  auto leftover = spawn(base_ + 2);
+  auto unrelated = spawn(base_ + 3);
+  {
+    auto store = StateStore::Open(o.state_dir, o.config.source);
+    ASSERT_TRUE(store.ok());
+    auto t1 = process::ProcessStartTime(leftover->pid());
+    auto t2 = process::ProcessStartTime(unrelated->pid());
     ASSERT_TRUE(t1 && t2);
-    (*store)->Write({{"a", leftover.pid(), *t1, base_ + 2}, {"b", unrelated.pid(), *t2 + 1, base_ + 3}});
+    const std::string exe = BinPath("llmdesk-fake-engine").string();
+    ASSERT_TRUE((*store)
+                    ->Write({{"a", leftover->pid(), leftover->pid(), *t1, base_ + 2, exe, exe},
+                             {"b", unrelated->pid(), unrelated->pid(), *t2 + 1, base_ + 3, exe, exe}})
+                    .ok());
   }
   auto m = Make(o);
-  EXPECT_TRUE(ProcessGone(leftover.pid(), 5s));
-  EXPECT_TRUE(leftover.Exited());
-  EXPECT_FALSE(unrelated.Exited());
+  EXPECT_TRUE(ProcessGone(leftover->pid(), 5s));
+  EXPECT_FALSE(ProcessGone(unrelated->pid(), 0ms));
   std::string notes;
   for (const auto& n : m->startup_notes()) notes += n + "\n";
-  EXPECT_THAT(notes, HasSubstr("stopped stale engine 'a' (PID " + std::to_string(leftover.pid())));
+  EXPECT_THAT(notes, HasSubstr("stopped stale engine 'a' (PID " + std::to_string(leftover->pid())));
   EXPECT_THAT(notes, HasSubstr("left alone"));
+}
+
+// A record naming someone else's process (right PID, start time and even its program) must not get it
+// killed: it lacks the owner mark our engines carry.
+TEST_F(ManagerTest, PlantedRecordNamingAnotherProcessKillsNothing) {
+  auto o = MakeOptions({Model("a", base_)});
+  test::ChildProcess victim({BinPath("llmdesk-fake-engine").string(), "--listen-only", std::to_string(base_ + 2)},
+                            dir_.path() / "victim.log");
+  {
+    auto store = StateStore::Open(o.state_dir, o.config.source);
+    ASSERT_TRUE(store.ok());
+    auto t = process::ProcessStartTime(victim.pid());
+    ASSERT_TRUE(t);
+    const std::string exe = BinPath("llmdesk-fake-engine").string();
+    ASSERT_TRUE((*store)->Write({{"a", victim.pid(), victim.pid(), *t, base_ + 2, exe, exe}}).ok());
+  }
+  auto m = Make(o);
+  EXPECT_FALSE(victim.Exited());
+  std::string notes;
+  for (const auto& n : m->startup_notes()) notes += n + "\n";
+  EXPECT_THAT(notes, HasSubstr("not an engine this llmdesk started; left alone"));
+}
+
+TEST_F(ManagerTest, MalformedStateFileDoesNotStopCreate) {
+  auto o = MakeOptions({Model("a", base_)});
+  std::filesystem::path state_path;
+  {
+    auto store = StateStore::Open(o.state_dir, o.config.source);
+    ASSERT_TRUE(store.ok());
+    state_path = (*store)->state_path();
+  }
+  for (const char* text : {R"({"engines":[{"pid":"1"}]})", R"({"engines":[1]})", R"({"engines":{}})", "[1,2"}) {
+    std::ofstream(state_path) << text;
+    auto m = Manager::Create(o);
+    ASSERT_TRUE(m.ok()) << text << ": " << m.status().ToString();
+    EXPECT_FALSE((*m)->startup_notes().empty()) << text;
+  }
+}
+
+// Duplicate names are rejected by the config loader; Manager::Create must still be safe on its own:
+// a skipped duplicate must not shift the backends after it (it used to index one slot too far).
+TEST_F(ManagerTest, DuplicateNamesDoNotShiftLaterBackends) {
+  auto o = MakeOptions({Model("a", base_), Model("a", base_ + 1), Model("b", base_ + 2), Model("c", base_ + 3)});
+  auto m = Make(std::move(o));
+  ASSERT_EQ(m->List().size(), 3u);
+  EXPECT_THAT(m->startup_notes().front(), HasSubstr("second model named 'a'"));
+  ASSERT_TRUE(m->Start("c").ok());
+  auto ready = m->WaitUntil("c", [](const BackendStatus& s) { return s.state == State::kReady; }, 20s);
+  ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+  EXPECT_EQ(ready->name, "c");
+  EXPECT_EQ(ready->port, base_ + 3);
+  EXPECT_EQ(m->Get("b")->state, State::kStopped);
+  EXPECT_EQ(m->Get("a")->configured_port, base_);
+}
+
+// A crash while starting, with the restart backoff reaching past the first engine's startup deadline,
+// must restart (the deadline belongs to the engine that crashed), not end in failed.
+TEST_F(ManagerTest, CrashNearTheStartupDeadlineIsRestartedNotFailed) {
+  auto model = Model("a", base_, {"--delay-ms", "300"});
+  model.startup_timeout_s = 1.5;
+  auto o = MakeOptions({model});
+  o.backoff_initial = 2000ms;  // the restart comes after the first deadline
+  o.backoff_max = 2000ms;
+  auto m = Make(std::move(o));
+  ASSERT_TRUE(m->Start("a").ok());
+  auto starting = rec_.WaitFor([](const Event& e) { return e.kind == Event::Kind::kState && e.pid > 0; });
+  ASSERT_TRUE(starting);
+  ASSERT_EQ(kill(starting->pid, SIGKILL), 0);
+  auto ready = rec_.WaitState(State::kReady, 20s);
+  ASSERT_TRUE(ready) << m->Get("a")->reason;
+  EXPECT_NE(ready->pid, starting->pid);
+  EXPECT_FALSE(rec_.WaitState(State::kFailed, 0ms));
 }
 
 TEST_F(ManagerTest, ReplayDeliversCurrentStateFirst) {
@@ -292,7 +377,7 @@ TEST_F(ManagerTest, KilledManagerLeavesNoEngineAndTheNextOneStartsClean) {
 
 TEST_F(ManagerTest, RealLlamaServerWithGeneratedModelBecomesHealthy) {
   const auto testmodel = BinPath("llmdesk-testmodel");
-  if (!std::filesystem::exists(testmodel)) GTEST_SKIP() << "llmdesk-testmodel is not built";
+  ASSERT_TRUE(std::filesystem::exists(testmodel)) << testmodel << " is not built (build the llmdesk-testmodel target)";
   ASSERT_TRUE(std::filesystem::exists(test::LlamaServerPath())) << "run scripts/setup";
   const auto gguf = dir_.path() / "m.gguf";
   auto gen = test::RunCommand({testmodel.string(), "--out", gguf.string()}, 120s);

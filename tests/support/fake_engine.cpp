@@ -7,6 +7,8 @@
 //   llmdesk-fake-engine --host H --port P [-m MODEL] [--delay-ms N] [--exit-code N]
 //                       [--bind-fail-ports P1,P2] [--ignore-sigterm] [--print-env NAME]
 //                       [--record-first-200 FILE]   (CLOCK_MONOTONIC ns of the first 200, for benches)
+//                       [--spawn-child]   (forks a child that stays in its process group and prints
+//                                          "stand-in child PID N", like an engine's helper process)
 //   llmdesk-fake-engine --listen-only PORT          (a foreign port holder: listens, answers nothing)
 // Unknown arguments (llama-server flags such as --jinja) are accepted and ignored.
 #include <arpa/inet.h>
@@ -64,7 +66,7 @@ int ListenOnly(int port) {
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", model = "fake.gguf", record_file, print_env;
   int port = 8080, delay_ms = 0, exit_code = -1;
-  bool ignore_sigterm = false;
+  bool ignore_sigterm = false, spawn_child = false;
   std::set<int> bind_fail_ports;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -81,6 +83,8 @@ int main(int argc, char** argv) {
       exit_code = std::atoi(next().c_str());
     else if (a == "--ignore-sigterm")
       ignore_sigterm = true;
+    else if (a == "--spawn-child")
+      spawn_child = true;
     else if (a == "--print-env")
       print_env = next();
     else if (a == "--record-first-200")
@@ -97,6 +101,13 @@ int main(int argc, char** argv) {
   if (!print_env.empty()) {
     const char* v = std::getenv(print_env.c_str());
     Say("env " + print_env + "=" + (v ? v : "(unset)"));
+  }
+  if (spawn_child) {  // before any thread exists
+    pid_t child = fork();
+    if (child == 0) {
+      for (;;) pause();
+    }
+    Say("0.00.002.500 I stand-in child PID " + std::to_string(child));
   }
   if (exit_code >= 0) {
     Say("0.00.003.000 E srv    load_model: failed to load model, '" + model + "' (stand-in asked to exit)");

@@ -1,12 +1,14 @@
 // Turns llama-server's loading output into progress events. llama.cpp v0.4.0 prints no percentage
 // while loading a local file (only dots), so stages carry a coarse estimate; a printed "NN%" wins.
+// Lines are engine output of any length: linear scans only (a backtracking regex on a long line of
+// digits overflowed the stack).
+#include "manager/engine_output.h"
+
 #include <algorithm>
 #include <cctype>
-#include <regex>
+#include <charconv>
 
-#include "manager/internal.h"
-
-namespace llmdesk::manager::internal {
+namespace llmdesk::manager {
 namespace {
 
 bool Contains(std::string_view haystack, std::string_view needle) {
@@ -37,6 +39,28 @@ constexpr StageRule kStages[] = {
     {"uvicorn running on", "listening", 0.97, true},  // Python OpenAI-compatible servers
 };
 
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The first "NN%", "NN.N%" or "NN %" in the line with a value in [0, 100], as a fraction. Looks back
+// at most a few characters from each '%', so the scan stays linear in the line's length.
+std::optional<double> FindPercent(std::string_view line) {
+  constexpr size_t kMaxNumber = 12;  // "100.00000000"
+  for (size_t pct = line.find('%'); pct != std::string_view::npos; pct = line.find('%', pct + 1)) {
+    size_t end = pct;
+    if (end > 0 && IsSpace(line[end - 1])) --end;
+    size_t begin = end;
+    while (begin > 0 && end - begin < kMaxNumber && (IsDigit(line[begin - 1]) || line[begin - 1] == '.')) --begin;
+    while (begin < end && line[begin] == '.') ++begin;  // ".5%" -> "5%"
+    if (begin == end || (begin > 0 && IsDigit(line[begin - 1]))) continue;  // no number, or too long
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(line.data() + begin, line.data() + end, value);
+    if (ec != std::errc() || ptr != line.data() + end) continue;
+    if (value >= 0 && value <= 100) return value / 100.0;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<LoadProgress> ParseLoadLine(std::string_view line) {
@@ -47,14 +71,9 @@ std::optional<LoadProgress> ParseLoadLine(std::string_view line) {
       break;
     }
   }
-  static const std::regex kPercent(R"((\d{1,3}(?:\.\d+)?)\s?%)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (std::regex_search(line.begin(), line.end(), m, kPercent)) {
-    double pct = std::stod(m[1].str());
-    if (pct >= 0 && pct <= 100) {
-      if (!out) out = LoadProgress{"loading", 0, false};
-      out->progress = pct / 100.0;
-    }
+  if (auto fraction = FindPercent(line)) {
+    if (!out) out = LoadProgress{"loading", 0, false};
+    out->progress = *fraction;
   }
   return out;
 }
@@ -64,4 +83,4 @@ bool IsAddressInUseLine(std::string_view line) {
          Contains(line, "errno 98");
 }
 
-}  // namespace llmdesk::manager::internal
+}  // namespace llmdesk::manager
