@@ -8,7 +8,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include "mcp/server_impl.h"
+#include "mcp/http_transport.h"
 #include "net/http_policy.h"
 
 namespace llmdesk::mcp {

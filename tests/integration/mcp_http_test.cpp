@@ -6,7 +6,8 @@
 #include <fstream>
 #include <thread>
 
-#include "mcp/mcp.h"
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/http_transport.h"
 #include "net/http_policy.h"
 #include "tools/tools.h"
 

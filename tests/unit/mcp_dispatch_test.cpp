@@ -2,7 +2,12 @@
 // notifications and server->client questions through a recording Peer, and the session table.
 #include <gtest/gtest.h>
 
-#include "mcp/mcp.h"
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/server.h"
 #include "tools/tools.h"
 
 namespace llmdesk::mcp {
@@ -298,21 +303,26 @@ TEST(McpPagination, ToolsListPagesWithCursor) {
 
 TEST(McpSessionTable, CapsAndExpires) {
   SessionTable table(2, std::chrono::minutes(30));
-  auto a = table.Create("2025-11-25");
-  auto b = table.Create("2025-11-25");
-  EXPECT_NE(a->id, b->id);
-  EXPECT_EQ(a->id.size(), 32u);
-  b->last_used_ms = 0;  // make b the least recently used
-  auto c = table.Create("2025-11-25");
+  // Ids only: a held Session counts as in use (a request running), which is never evicted.
+  auto create = [&table] {
+    auto session = table.Create("2025-11-25");
+    EXPECT_TRUE(session.ok()) << session.status().ToString();
+    return session.ok() ? (*session)->id : std::string();
+  };
+  std::string a = create(), b = create();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 32u);
+  table.Find(a);  // a is used after its initialize; b never is
+  std::string c = create();
   EXPECT_EQ(table.size(), 2u);
-  EXPECT_EQ(table.Find(b->id), nullptr);
-  EXPECT_NE(table.Find(a->id), nullptr);
-  EXPECT_TRUE(table.Remove(c->id));
-  EXPECT_EQ(table.Find(c->id), nullptr);
+  EXPECT_EQ(table.Find(b), nullptr);
+  EXPECT_NE(table.Find(a), nullptr);
+  EXPECT_TRUE(table.Remove(c));
+  EXPECT_EQ(table.Find(c), nullptr);
 
   SessionTable expiring(8, std::chrono::milliseconds(-1));  // everything is already idle too long
-  auto d = expiring.Create("2025-11-25");
-  EXPECT_EQ(expiring.Find(d->id), nullptr);
+  std::string d = (*expiring.Create("2025-11-25"))->id;
+  EXPECT_EQ(expiring.Find(d), nullptr);
 }
 
 // --- Session eviction under a flood of initialize requests (issue 7 §0) ---
@@ -395,12 +405,81 @@ TEST(McpSessionFlood, FullOfActiveSessionsRefusesInitializeWith503) {
 
 TEST(McpSessionTable, ExpiredSessionWithARunningRequestIsKept) {
   SessionTable table(2, std::chrono::milliseconds(-1));  // everything is already idle too long
-  std::shared_ptr<Session> running = table.Create("2025-11-25");  // held: its request still runs
-  std::string idle_id = table.Create("2025-11-25")->id;
-  std::string third_id = table.Create("2025-11-25")->id;
+  std::shared_ptr<Session> running = *table.Create("2025-11-25");  // held: its request still runs
+  std::string idle_id = (*table.Create("2025-11-25"))->id;
+  auto third = table.Create("2025-11-25");  // the table is full: the idle session makes room
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  std::string third_id = (*third)->id;
   EXPECT_TRUE(table.Remove(running->id)) << "evicted while a request was running";
   EXPECT_FALSE(table.Remove(idle_id));
   EXPECT_TRUE(table.Remove(third_id));
+}
+
+
+// Tools a provider adds to the registry later (an external MCP server's) are listed and callable; once
+// it goes away they are neither.
+TEST(McpProviders, ToolsListFollowsTheRegistry) {
+  tools::Registry registry = tools::BuiltinTools({"calculator"});
+  Server server(registry);
+  Incoming context;
+  auto names = [&] {
+    json r = json::parse(*server.Handle(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", context));
+    std::vector<std::string> out;
+    for (const auto& t : r["result"]["tools"]) out.push_back(t["name"]);
+    return out;
+  };
+  EXPECT_EQ(names(), std::vector<std::string>{"calculator"});
+  tools::Tool remote;
+  remote.name = "search";
+  remote.input_schema = {{"type", "object"}};
+  remote.run = [](const json&, const tools::CallContext&) { return tools::ToolResult::Text("found"); };
+  ASSERT_TRUE(registry.SetProviderTools("web", {remote}).ok());
+  EXPECT_EQ(names(), (std::vector<std::string>{"calculator", "search"}));
+  const std::string call = R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search"}})";
+  EXPECT_EQ(json::parse(*server.Handle(call, context))["result"]["content"][0]["text"], "found");
+  registry.RemoveProvider("web");
+  EXPECT_EQ(names(), std::vector<std::string>{"calculator"});
+  EXPECT_EQ(json::parse(*server.Handle(call, context))["error"]["code"], -32602);
+}
+
+// notifications/cancelled reaches the running tool through CallContext::cancelled.
+TEST(McpCancellation, CancelledNotificationStopsARunningTool) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  tools::Registry registry;
+  tools::Tool wait;
+  wait.name = "wait_for_cancel";
+  wait.input_schema = {{"type", "object"}};
+  wait.run = [&](const json&, const tools::CallContext& ctx) {
+    {
+      std::lock_guard lock(mu);
+      started = true;
+    }
+    cv.notify_all();
+    auto give_up = Clock::now() + std::chrono::seconds(30);
+    while (!ctx.cancelled() && Clock::now() < give_up) std::this_thread::yield();
+    return tools::ToolResult::Text(ctx.cancelled() ? "cancelled" : "not cancelled");
+  };
+  ASSERT_TRUE(registry.Add(std::move(wait)).ok());
+  Server server(registry);
+
+  Outcome a = PostHttp(server, InitializeMessage(1));
+  ASSERT_TRUE(a.new_session);
+  Outcome result;
+  std::thread running([&] {
+    result = PostHttp(server, {{"jsonrpc", "2.0"}, {"id", 42}, {"method", "tools/call"},
+                               {"params", {{"name", "wait_for_cancel"}}}}, a.new_session);
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return started; });
+  }
+  json cancel = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 42}}}};
+  EXPECT_EQ(PostHttp(server, cancel, a.new_session).http_status, 202);
+  running.join();
+  ASSERT_TRUE(result.reply) << "no reply";
+  EXPECT_EQ((*result.reply)["result"]["content"][0]["text"], "cancelled");
 }
 
 }  // namespace

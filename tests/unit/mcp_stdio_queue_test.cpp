@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "common/unique_fd.h"
-#include "mcp/mcp.h"
+#include "mcp/stdio_transport.h"
 #include "tools/tools.h"
 
 namespace llmdesk::mcp {
@@ -139,6 +139,45 @@ TEST(McpStdioQueue, ReaderStopsReadingWhileTheQueueIsFullAndLosesNothing) {
   }
   EXPECT_TRUE(released);
   EXPECT_EQ(answered.size(), static_cast<size_t>(written) + 1) << "every request written must be answered";
+}
+
+
+// The worker is busy with the very request to cancel, so the reader delivers notifications/cancelled
+// itself instead of queueing it behind that request.
+TEST(McpStdioQueue, CancelledNotificationReachesTheRunningRequest) {
+  Gate started;
+  tools::Registry registry;
+  tools::Tool wait;
+  wait.name = "wait_for_cancel";
+  wait.input_schema = {{"type", "object"}};
+  wait.run = [&started](const json&, const tools::CallContext& ctx) {
+    started.Open();
+    auto give_up = Clock::now() + std::chrono::seconds(30);
+    while (!ctx.cancelled() && Clock::now() < give_up) std::this_thread::yield();
+    return tools::ToolResult::Text(ctx.cancelled() ? "cancelled" : "not cancelled");
+  };
+  ASSERT_TRUE(registry.Add(std::move(wait)).ok());
+  Server server(registry);
+  Pipe in, out;
+  std::thread stdio([&] { (void)RunStdio(server, in.read.get(), out.write.get()); });
+
+  std::string call = R"({"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"wait_for_cancel"}})" "\n";
+  std::string_view rest = call;
+  ASSERT_TRUE(WriteAll(in.write.get(), rest, std::chrono::seconds(10)));
+  started.Wait();
+  std::string cancel = R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c1"}})" "\n";
+  rest = cancel;
+  ASSERT_TRUE(WriteAll(in.write.get(), rest, std::chrono::seconds(10)));
+  in.write.reset();
+  stdio.join();
+  out.write.reset();
+  std::string output;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out.read.get(), buf, sizeof(buf))) > 0) output.append(buf, static_cast<size_t>(n));
+  json reply = json::parse(output, nullptr, false);
+  ASSERT_TRUE(reply.is_object()) << output;
+  EXPECT_EQ(reply["result"]["content"][0]["text"], "cancelled");
 }
 
 }  // namespace
