@@ -70,7 +70,7 @@ struct Options {                               // where the outside world is (te
 };
 
 // The names of the built-in tools, one constant each: BuiltinTools() and the tools' own definitions use
-// these, and config::AllToolNames() must list the same (tools_test checks it).
+// these, and config::AllToolNames() must list the same (tools_registry_test checks it).
 inline constexpr const char* kCalculatorTool = "calculator";
 inline constexpr const char* kWeatherTool = "get_weather";
 inline constexpr const char* kTimeTool = "get_time";
