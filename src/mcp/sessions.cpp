@@ -77,7 +77,8 @@ std::shared_ptr<Session> SessionTable::Find(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return nullptr;
-  if (now - it->second->last_used_ms.load() > idle_ttl_.count()) {
+  // Idle too long, unless a request of it is still running (then it is not idle, just slow).
+  if (now - it->second->last_used_ms.load() > idle_ttl_.count() && it->second.use_count() == 1) {
     sessions_.erase(it);
     return nullptr;
   }

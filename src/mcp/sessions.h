@@ -46,7 +46,8 @@ class SessionTable {
   // A new session with a random 128-bit id; Unavailable when the table is full of sessions that may not
   // be evicted (see above).
   Result<std::shared_ptr<Session>> Create(std::string protocol_version);
-  // nullptr when unknown or expired; a hit refreshes the idle timer and marks the session used.
+  // nullptr when unknown or expired (one a running request holds does not expire); a hit refreshes the
+  // idle timer and marks the session used.
   std::shared_ptr<Session> Find(const std::string& id);
   bool Remove(const std::string& id);
   size_t size() const;

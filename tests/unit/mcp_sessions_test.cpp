@@ -105,6 +105,7 @@ TEST(McpSessionTable, ExpiredSessionWithARunningRequestIsKept) {
   auto third = table.Create("2025-11-25");  // the table is full: the idle session makes room
   ASSERT_TRUE(third.ok()) << third.status().ToString();
   std::string third_id = (*third)->id;
+  EXPECT_NE(table.Find(running->id), nullptr) << "expired while a request was running";
   EXPECT_TRUE(table.Remove(running->id)) << "evicted while a request was running";
   EXPECT_FALSE(table.Remove(idle_id));
   EXPECT_TRUE(table.Remove(third_id));
