@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
-#include "mcp/mcp.h"
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/http_transport.h"
+#include "mcp/stdio_transport.h"
 #include "net/http_policy.h"
 #include "tools/tools.h"
 

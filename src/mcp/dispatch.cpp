@@ -1,107 +1,20 @@
-// The JSON-RPC envelope: parsing, request validation, protocol-version selection (stateful handshake vs
-// stateless per-request _meta), error replies and their HTTP statuses, batches, server->client asks.
-#include <array>
-
+// The JSON-RPC envelope: request validation, protocol-version selection (stateful handshake vs
+// stateless per-request _meta), error replies and their HTTP statuses, batches.
 #include <spdlog/spdlog.h>
 
 #include "mcp/server_impl.h"
 
 namespace llmdesk::mcp {
 
-const std::vector<std::string>& SupportedVersions() {
-  static const std::vector<std::string> kVersions = {kVersionStateless, "2025-11-25", "2025-06-18", "2025-03-26"};
-  return kVersions;
-}
-
-bool IsStatefulVersion(std::string_view v) {
-  return v == "2025-11-25" || v == "2025-06-18" || v == "2025-03-26";
-}
-
-int LogLevelIndex(std::string_view level) {
-  static constexpr std::array<std::string_view, 8> kLevels = {"debug", "info",     "notice", "warning",
-                                                              "error", "critical", "alert",  "emergency"};
-  for (size_t i = 0; i < kLevels.size(); ++i) {
-    if (kLevels[i] == level) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-json ErrorReply(const json& id, const RpcError& error) {
-  json err = {{"code", error.code}, {"message", error.message}};
-  if (!error.data.is_null()) err["data"] = error.data;
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(err)}};
-}
-
-std::string DumpWire(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::optional<RpcError> ParseWire(std::string_view text, json& out) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        return RpcError{rpc::kParseError, "Parse error: JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
-                                              " levels is not accepted", nullptr};
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  try {
-    out = json::parse(text);
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
-    return RpcError{rpc::kParseError, std::string("Parse error: ") + e.what(), nullptr};
-  }
-  return std::nullopt;
-}
-
-void CallEnv::Log(const std::string& level, const json& data) const {
-  if (!peer || log_level == -2) return;
-  int index = LogLevelIndex(level);
-  if (log_level >= 0 && index < log_level) return;
-  peer->Send({{"jsonrpc", "2.0"},
-              {"method", "notifications/message"},
-              {"params", {{"level", level}, {"logger", "llmdesk"}, {"data", data}}}});
-}
-
-void CallEnv::Progress(double progress, std::optional<double> total, const std::string& message) const {
-  if (!peer || progress_token.is_null()) return;
-  json params = {{"progressToken", progress_token}, {"progress", progress}};
-  if (total) params["total"] = *total;
-  if (!message.empty()) params["message"] = message;
-  peer->Send({{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", std::move(params)}});
-}
-
 Server::Server(const tools::Registry& registry, std::unique_ptr<Extension> extension, ServerOptions options)
-    : impl_(std::make_unique<Impl>(registry, std::move(extension))),
-      sessions_(options.max_sessions, options.session_idle_ttl),
-      options_(std::move(options)) {
-  for (const tools::Tool* tool : registry.List()) impl_->tool_entries.push_back(tool->Describe());
-  if (impl_->extension) {
-    for (const auto& entry : impl_->extension->Tools()) impl_->tool_entries.push_back(entry);
-  }
-  for (const auto& entry : impl_->tool_entries) {
-    const json& props = entry["inputSchema"].value("properties", json::object());
-    for (const auto& [arg, schema] : props.items()) {
-      if (schema.is_object() && schema.contains("x-mcp-header") && schema["x-mcp-header"].is_string()) {
-        impl_->header_params[entry["name"].get<std::string>()].emplace_back(arg, schema["x-mcp-header"].get<std::string>());
-      }
-    }
-  }
-  impl_->tools_result_stateful = {{"tools", impl_->tool_entries}};
-  impl_->tools_result_stateless = impl_->tools_result_stateful;
-  impl_->tools_result_stateless["resultType"] = "complete";
-  impl_->tools_result_stateless["ttlMs"] = 60000;
-  impl_->tools_result_stateless["cacheScope"] = "public";
+    : state_(std::make_unique<detail::ServerState>(registry, std::move(extension), std::move(options))) {
+  state_->Tools();  // built once up front, so the first tools/list does not pay for it
 }
 
 Server::~Server() = default;
+
+SessionTable& Server::sessions() { return state_->sessions; }
+const ServerOptions& Server::options() const { return state_->options; }
 
 namespace {
 
@@ -217,12 +130,12 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 // Arguments a tool mirrors into Mcp-Param-* headers must arrive in both places and agree.
-std::optional<Outcome> CheckParamHeaders(const Server::Impl& impl, const Incoming& in, const json& id,
+std::optional<Outcome> CheckParamHeaders(const detail::ToolCache& tools, const Incoming& in, const json& id,
                                          const json& params) {
   auto name = params.find("name");
   if (name == params.end() || !name->is_string()) return std::nullopt;
-  auto tool = impl.header_params.find(name->get_ref<const std::string&>());
-  if (tool == impl.header_params.end()) return std::nullopt;
+  auto tool = tools.header_params.find(name->get_ref<const std::string&>());
+  if (tool == tools.header_params.end()) return std::nullopt;
   const json& args = params.value("arguments", json::object());
   for (const auto& [arg, header] : tool->second) {
     const std::string* sent = nullptr;
@@ -291,14 +204,17 @@ Outcome Server::Dispatch(const Incoming& in) {
       if (!has_id) return {std::nullopt, 202, nullptr};
       return std::move(*rejected);
     }
-    if (in.http && method == "tools/call" && !impl_->header_params.empty()) {
-      if (auto rejected = CheckParamHeaders(*impl_, in, id, params)) return std::move(*rejected);
+    if (in.http && method == "tools/call") {
+      auto tools = state_->Tools();
+      if (!tools->header_params.empty()) {
+        if (auto rejected = CheckParamHeaders(*tools, in, id, params)) return std::move(*rejected);
+      }
     }
   } else {
     if (in.http && !in.session && !initialize && has_id) {
       return Fail(id, 400, rpc::kSessionRequired,
-                  "Bad Request: no Mcp-Session-Id header; send initialize first (or use protocol 2026-07-28 "
-                  "with _meta)");
+                  std::string("Bad Request: no Mcp-Session-Id header; send initialize first (or use protocol ") +
+                      kVersionStateless + " with _meta)");
     }
     mode.version = in.session ? in.session->protocol_version : kVersionLatestStateful;
   }
@@ -308,30 +224,34 @@ Outcome Server::Dispatch(const Incoming& in) {
                 "Invalid params: \"params\" must be an object");
   }
 
+  mode.id = id;
   MethodReply reply;
   try {
-    reply = RunMethod(*this, *impl_, mode, in, method, params);
+    reply = RunMethod(*state_, mode, in, method, params);
   } catch (const std::exception& e) {
     spdlog::error("mcp: {} failed: {}", method, e.what());
     reply = MethodReply::Err(rpc::kInternalError, std::string("Internal error: ") + e.what());
   }
   if (!has_id) return {std::nullopt, 202, nullptr};  // notifications get no answer
-  if (reply.error) return {ErrorReply(id, *reply.error), StatusFor(mode, *reply.error), nullptr};
+  if (reply.error) {
+    int status = reply.http_status ? reply.http_status : StatusFor(mode, *reply.error);
+    return {ErrorReply(id, *reply.error), status, nullptr};
+  }
   if (mode.stateless && reply.result.is_object() && !reply.result.contains("resultType")) {
     reply.result["resultType"] = "complete";
   }
-  return {json{{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"result", std::move(reply.result)}}, 200,
-          std::move(reply.new_session)};
+  return {ResultReply(std::move(id), std::move(reply.result)), 200, std::move(reply.new_session)};
 }
 
 std::optional<std::string> Server::Handle(std::string_view text, Incoming& context) {
   if (auto error = ParseWire(text, context.message)) return DumpWire(ErrorReply(nullptr, *error));
   if (context.message.is_array()) {
-    bool allowed = context.session && context.session->protocol_version == "2025-03-26";
+    bool allowed = context.session && context.session->protocol_version == kVersionWithBatches;
     if (!allowed || context.message.empty()) {
       return DumpWire(ErrorReply(nullptr, {rpc::kInvalidRequest,
-                                           "Invalid Request: JSON-RPC batches are only accepted from protocol "
-                                           "2025-03-26 sessions, and must not be empty",
+                                           std::string("Invalid Request: JSON-RPC batches are only accepted "
+                                                       "from protocol ") +
+                                               kVersionWithBatches + " sessions, and must not be empty",
                                            nullptr}));
     }
     json replies = json::array();
@@ -359,8 +279,8 @@ bool Server::MayStream(const json& message, const Session* /*session*/) const {
   auto meta = params->find("_meta");
   if (meta != params->end() && meta->is_object() && meta->contains("progressToken")) return true;
   auto name = params->find("name");
-  return impl_->extension && name != params->end() && name->is_string() &&
-         impl_->extension->ToolStreams(name->get_ref<const std::string&>());
+  return state_->extension && name != params->end() && name->is_string() &&
+         state_->extension->ToolStreams(name->get_ref<const std::string&>());
 }
 
 bool Server::MayBlock(const json& message) const {
@@ -372,61 +292,15 @@ bool Server::MayBlock(const json& message) const {
   auto name = params->find("name");
   if (name == params->end() || !name->is_string()) return false;
   const std::string& tool_name = name->get_ref<const std::string&>();
-  if (impl_->extension && impl_->extension->HasTool(tool_name)) return true;
-  const tools::Tool* tool = impl_->registry.Find(tool_name);
+  if (state_->extension && state_->extension->HasTool(tool_name)) return true;
+  auto tool = state_->registry.Find(tool_name);
   if (!tool) return false;  // unknown tool: -32602 at once
   auto open_world = tool->annotations.find("openWorldHint");
   return open_world == tool->annotations.end() || !open_world->is_boolean() || open_world->get<bool>();
 }
 
-std::shared_ptr<Server::Pending> Server::RegisterAsk(json& request, const Session* session) {
-  auto pending = std::make_shared<Pending>();
-  pending->session_id = session ? session->id : "";
-  std::string id = "llmdesk-ask-" + std::to_string(impl_->next_ask++);
-  request["id"] = id;
-  std::lock_guard lock(impl_->pending_mu);
-  impl_->pending[id] = pending;
-  return pending;
-}
-
-Result<json> Server::WaitAsk(const std::shared_ptr<Pending>& pending, Clock::time_point deadline) {
-  std::optional<json> reply;
-  {
-    std::unique_lock lock(pending->mu);
-    pending->cv.wait_until(lock, deadline, [&] { return pending->reply.has_value(); });
-    reply = std::move(pending->reply);
-  }
-  {
-    std::lock_guard lock(impl_->pending_mu);
-    for (auto it = impl_->pending.begin(); it != impl_->pending.end(); ++it) {
-      if (it->second == pending) {
-        impl_->pending.erase(it);
-        break;
-      }
-    }
-  }
-  if (!reply) return Status::Timeout("the client did not answer in time");
-  if (reply->contains("error")) {
-    return Status::Unavailable("the client answered with an error: " + DumpWire((*reply)["error"]));
-  }
-  return reply->value("result", json::object());
-}
-
 bool Server::DeliverClientReply(const json& reply, const Session* session) {
-  auto id = reply.find("id");
-  if (id == reply.end() || !id->is_string()) return false;
-  std::shared_ptr<Pending> pending;
-  {
-    std::lock_guard lock(impl_->pending_mu);
-    auto it = impl_->pending.find(id->get_ref<const std::string&>());
-    if (it == impl_->pending.end()) return false;
-    if (it->second->session_id != (session ? session->id : "")) return false;  // not this client's question
-    pending = it->second;
-  }
-  std::lock_guard lock(pending->mu);
-  pending->reply = reply;
-  pending->cv.notify_all();
-  return true;
+  return state_->DeliverClientReply(reply, session);
 }
 
 }  // namespace llmdesk::mcp

@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "mcp/server_impl.h"
+#include "mcp/http_transport.h"
 #include "net/http_policy.h"
 #include "net/http_server.h"
 #include "net/sse.h"

@@ -20,17 +20,34 @@ void AddCacheHints(json& result, bool stateless, int ttl_ms, const char* scope) 
   if (!result.contains("cacheScope")) result["cacheScope"] = scope;
 }
 
+// A registry tool call a notifications/cancelled may interrupt, registered for as long as it runs.
+class RunningCall {
+ public:
+  RunningCall(detail::ServerState& state, const Session* session, const json& id)
+      : state_(state), session_(session), id_(id), flag_(state.BeginCall(session, id)) {}
+  ~RunningCall() { state_.EndCall(session_, id_, flag_); }
+  RunningCall(const RunningCall&) = delete;
+  RunningCall& operator=(const RunningCall&) = delete;
+  const std::shared_ptr<std::atomic<bool>>& flag() const { return flag_; }
+
+ private:
+  detail::ServerState& state_;
+  const Session* session_;
+  const json& id_;
+  std::shared_ptr<std::atomic<bool>> flag_;
+};
+
 MethodReply FromExtension(Extension::Reply r) {
   if (r.error) return {nullptr, std::move(r.error), nullptr};
   return MethodReply::Ok(std::move(r.result));
 }
 
-CallEnv MakeEnv(Server& server, const RequestMode& mode, const Incoming& in, const json& params) {
+CallEnv MakeEnv(detail::ServerState& state, const RequestMode& mode, const Incoming& in, const json& params) {
   CallEnv env;
   env.peer = in.peer;
   env.session = in.session.get();
   env.stateless = mode.stateless;
-  env.deadline = Clock::now() + server.options().call_timeout;
+  env.deadline = Clock::now() + state.options.call_timeout;
   const json& meta = MetaOf(params);
   if (auto token = meta.find("progressToken"); token != meta.end()) env.progress_token = *token;
   if (mode.stateless) {
@@ -46,17 +63,14 @@ CallEnv MakeEnv(Server& server, const RequestMode& mode, const Incoming& in, con
   std::shared_ptr<Session> session = in.session;
   Clock::time_point deadline = env.deadline;
   bool can_ask = !mode.stateless && peer && peer->CanAsk();
-  env.ask = [&server, peer, session, deadline, can_ask](const std::string& method, json p) -> Result<json> {
+  env.ask = [&state, peer, session, deadline, can_ask](const std::string& method, json p) -> Result<json> {
     if (!can_ask) return Status::Unavailable("this channel cannot carry a request to the client");
-    json request = {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(p)}};
-    auto pending = server.RegisterAsk(request, session.get());
-    peer->Send(request);
-    return server.WaitAsk(pending, deadline);
+    return state.Ask(*peer, session.get(), method, std::move(p), deadline);
   };
   return env;
 }
 
-MethodReply Initialize(Server& server, Server::Impl& impl, const Incoming& in, const json& params) {
+MethodReply Initialize(detail::ServerState& state, const Incoming& in, const json& params) {
   auto requested = params.find("protocolVersion");
   if (requested == params.end() || !requested->is_string()) {
     return MethodReply::Err(rpc::kInvalidParams, "Invalid params: initialize needs a string \"protocolVersion\"");
@@ -64,8 +78,15 @@ MethodReply Initialize(Server& server, Server::Impl& impl, const Incoming& in, c
   std::string version = requested->get<std::string>();
   if (!IsStatefulVersion(version)) version = kVersionLatestStateful;  // offer ours; the client decides
   std::shared_ptr<Session> session;
-  if (in.http) session = server.sessions().Create(version);
-  else {
+  if (in.http) {
+    auto created = state.sessions.Create(version);
+    if (!created.ok()) {
+      MethodReply busy = MethodReply::Err(rpc::kServerError, "Server busy: " + created.status().message());
+      busy.http_status = 503;
+      return busy;
+    }
+    session = std::move(*created);
+  } else {
     session = std::make_shared<Session>();  // stdio: one connection, one session, no table
     session->protocol_version = version;
   }
@@ -74,32 +95,34 @@ MethodReply Initialize(Server& server, Server::Impl& impl, const Incoming& in, c
   session->client_info = params.value("clientInfo", json::object());
   MethodReply reply = MethodReply::Ok({
       {"protocolVersion", version},
-      {"capabilities", CapabilitiesFor(impl, false)},
-      {"serverInfo", {{"name", server.options().name}, {"title", "llmdesk tool server"},
-                      {"version", server.options().version}}},
+      {"capabilities", CapabilitiesFor(state, false)},
+      {"serverInfo", {{"name", state.options.name}, {"title", "llmdesk tool server"},
+                      {"version", state.options.version}}},
       {"instructions", "Tools for arithmetic (calculator), weather, time zones and unit conversion."},
   });
   reply.new_session = std::move(session);
   return reply;
 }
 
-MethodReply Discover(Server& server, Server::Impl& impl) {
-  json info = {{"name", server.options().name}, {"version", server.options().version}};
+MethodReply Discover(detail::ServerState& state) {
+  json info = {{"name", state.options.name}, {"version", state.options.version}};
   return MethodReply::Ok({{"supportedVersions", SupportedVersions()},
-                          {"capabilities", CapabilitiesFor(impl, true)},
+                          {"capabilities", CapabilitiesFor(state, true)},
                           {"serverInfo", info},
                           {"ttlMs", 60000},
                           {"cacheScope", "public"},
                           {"_meta", {{kMetaServerInfo, info}}}});
 }
 
-MethodReply ListTools(Server& server, Server::Impl& impl, const RequestMode& mode, const json& params) {
-  size_t page = server.options().tools_page_size;
+MethodReply ListTools(detail::ServerState& state, const RequestMode& mode, const json& params) {
+  size_t page = state.options.tools_page_size;
   auto cursor = params.find("cursor");
   bool has_cursor = cursor != params.end() && !cursor->is_null();
+  auto tools = state.Tools();
   if (page == 0 && !has_cursor) {
-    return MethodReply::Ok(mode.stateless ? impl.tools_result_stateless : impl.tools_result_stateful);
+    return MethodReply::Ok(mode.stateless ? tools->result_stateless : tools->result_stateful);
   }
+  const json& entries = tools->tool_entries;
   size_t start = 0;
   if (has_cursor) {
     if (!cursor->is_string()) return MethodReply::Err(rpc::kInvalidParams, "Invalid params: cursor must be a string");
@@ -108,18 +131,16 @@ MethodReply ListTools(Server& server, Server::Impl& impl, const RequestMode& mod
     } catch (const std::exception&) {
       return MethodReply::Err(rpc::kInvalidParams, "Invalid params: unknown cursor");
     }
-    if (start > impl.tool_entries.size()) return MethodReply::Err(rpc::kInvalidParams, "Invalid params: unknown cursor");
+    if (start > entries.size()) return MethodReply::Err(rpc::kInvalidParams, "Invalid params: unknown cursor");
   }
-  size_t end = page == 0 ? impl.tool_entries.size() : std::min(impl.tool_entries.size(), start + page);
-  json result = {{"tools", json(impl.tool_entries.begin() + static_cast<long>(start),
-                                impl.tool_entries.begin() + static_cast<long>(end))}};
-  if (end < impl.tool_entries.size()) result["nextCursor"] = std::to_string(end);
+  size_t end = page == 0 ? entries.size() : std::min(entries.size(), start + page);
+  json result = {{"tools", json(entries.begin() + static_cast<long>(start), entries.begin() + static_cast<long>(end))}};
+  if (end < entries.size()) result["nextCursor"] = std::to_string(end);
   AddCacheHints(result, mode.stateless, 60000, "public");
   return MethodReply::Ok(std::move(result));
 }
 
-MethodReply CallTool(Server& server, Server::Impl& impl, const RequestMode& mode, const Incoming& in,
-                     const json& params) {
+MethodReply CallTool(detail::ServerState& state, const RequestMode& mode, const Incoming& in, const json& params) {
   auto name_it = params.find("name");
   if (name_it == params.end() || !name_it->is_string()) {
     return MethodReply::Err(rpc::kInvalidParams, "Invalid params: tools/call needs a string \"name\"");
@@ -131,13 +152,20 @@ MethodReply CallTool(Server& server, Server::Impl& impl, const RequestMode& mode
   if (!arguments.is_object()) {
     return MethodReply::Err(rpc::kInvalidParams, "Invalid params: \"arguments\" must be an object");
   }
-  if (impl.extension && impl.extension->HasTool(name)) {
-    CallEnv env = MakeEnv(server, mode, in, params);
-    return FromExtension(impl.extension->CallTool(name, params, env));
+  if (state.extension && state.extension->HasTool(name)) {
+    CallEnv env = MakeEnv(state, mode, in, params);
+    return FromExtension(state.extension->CallTool(name, params, env));
   }
-  // Built-in tools only report progress: the hot path builds no CallEnv (no capability copies).
+  // Registry tools only report progress: the hot path builds no CallEnv (no capability copies).
   tools::CallContext ctx;
-  ctx.deadline = Clock::now() + server.options().call_timeout;
+  ctx.deadline = Clock::now() + state.options.call_timeout;
+  // notifications/cancelled names the request by its id within the client's session (stdio: the one
+  // connection); stateless HTTP requests have no session to scope an id, so they cannot be cancelled.
+  std::optional<RunningCall> running;
+  if (!mode.id.is_null() && (in.session || !in.http)) {
+    running.emplace(state, in.session.get(), mode.id);
+    ctx.cancelled = [flag = running->flag()] { return flag->load(); };
+  }
   CallEnv env;
   const json& meta = MetaOf(params);
   if (auto token = meta.find("progressToken"); token != meta.end() && in.peer) {
@@ -147,7 +175,7 @@ MethodReply CallTool(Server& server, Server::Impl& impl, const RequestMode& mode
       env.Progress(progress, total, message);
     };
   }
-  auto result = impl.registry.Call(name, arguments, ctx);
+  auto result = state.registry.Call(name, arguments, ctx);
   if (!result.ok()) {
     return MethodReply::Err(rpc::kInvalidParams, "Unknown tool: '" + name + "'", {{"tool", name}});
   }
@@ -184,14 +212,14 @@ MethodReply Subscribe(const Incoming& in, const json& params, bool subscribe) {
 
 MethodReply NotFound(const std::string& method, const RequestMode& mode) {
   return MethodReply::Err(rpc::kMethodNotFound, "Method not found: '" + method + "'" +
-                                                    (mode.stateless ? " (protocol 2026-07-28)" : ""));
+                                                    (mode.stateless ? std::string(" (protocol ") + kVersionStateless + ")" : ""));
 }
 
 }  // namespace
 
-json CapabilitiesFor(const Server::Impl& impl, bool stateless) {
+json CapabilitiesFor(const detail::ServerState& state, bool stateless) {
   json caps = {{"tools", stateless ? json::object() : json{{"listChanged", false}}}, {"logging", json::object()}};
-  if (impl.extension) {
+  if (state.extension) {
     caps["resources"] = stateless ? json::object() : json{{"subscribe", true}, {"listChanged", false}};
     caps["prompts"] = stateless ? json::object() : json{{"listChanged", false}};
     caps["completions"] = json::object();
@@ -199,15 +227,15 @@ json CapabilitiesFor(const Server::Impl& impl, bool stateless) {
   return caps;
 }
 
-MethodReply RunMethod(Server& server, Server::Impl& impl, const RequestMode& mode, const Incoming& in,
+MethodReply RunMethod(detail::ServerState& state, const RequestMode& mode, const Incoming& in,
                       const std::string& method, const json& params) {
-  Extension* ext = impl.extension.get();
-  if (method == "tools/call") return CallTool(server, impl, mode, in, params);
-  if (method == "tools/list") return ListTools(server, impl, mode, params);
+  Extension* ext = state.extension.get();
+  if (method == "tools/call") return CallTool(state, mode, in, params);
+  if (method == "tools/list") return ListTools(state, mode, params);
   if (mode.stateless) {
-    if (method == "server/discover") return Discover(server, impl);
+    if (method == "server/discover") return Discover(state);
   } else {
-    if (method == "initialize") return Initialize(server, impl, in, params);
+    if (method == "initialize") return Initialize(state, in, params);
     if (method == "ping") return MethodReply::Ok(json::object());
     if (method == "logging/setLevel") return SetLevel(in, params);
     if (method == "notifications/initialized") {
@@ -218,7 +246,13 @@ MethodReply RunMethod(Server& server, Server::Impl& impl, const RequestMode& mod
       return Subscribe(in, params, method == "resources/subscribe");
     }
   }
-  if (method.rfind("notifications/", 0) == 0) return MethodReply::Ok(nullptr);  // cancelled, roots changed...
+  if (method == "notifications/cancelled") {
+    if (auto request = params.find("requestId"); request != params.end() && (in.session || !in.http)) {
+      state.Cancel(in.session.get(), *request);
+    }
+    return MethodReply::Ok(nullptr);
+  }
+  if (method.rfind("notifications/", 0) == 0) return MethodReply::Ok(nullptr);  // roots changed...
   if (!ext) return NotFound(method, mode);
   CallEnv env;
   // The fixture lists never change while the server runs: cacheable by anyone for a minute.
@@ -230,14 +264,14 @@ MethodReply RunMethod(Server& server, Server::Impl& impl, const RequestMode& mod
   if (method == "resources/list") return listed("resources", ext->Resources());
   if (method == "resources/templates/list") return listed("resourceTemplates", ext->ResourceTemplates());
   if (method == "resources/read") {
-    env = MakeEnv(server, mode, in, params);
+    env = MakeEnv(state, mode, in, params);
     MethodReply reply = FromExtension(ext->ReadResource(params, env));
     if (!reply.error) AddCacheHints(reply.result, mode.stateless, 0, "private");
     return reply;
   }
   if (method == "prompts/list") return listed("prompts", ext->Prompts());
   if (method == "prompts/get") {
-    env = MakeEnv(server, mode, in, params);
+    env = MakeEnv(state, mode, in, params);
     return FromExtension(ext->GetPrompt(params, env));
   }
   if (method == "completion/complete") return FromExtension(ext->Complete(params));

@@ -1,25 +1,22 @@
-// mcp/server_impl.h — internal to src/mcp: the Server's private state and helpers shared by its .cpp
-// files. Not part of the component's contract (that is mcp.h).
+// mcp/server_impl.h — internal to src/mcp: the Server's private state and the helpers its .cpp files share.
+// Not part of the component's contract (that is server.h and jsonrpc.h).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <map>
+#include <mutex>
 #include <string>
 
-#include "mcp/mcp.h"
+#include "mcp/server.h"
 
 namespace llmdesk::mcp {
-
-struct Server::Pending {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<json> reply;
-  std::string session_id;
-};
 
 // How one request is being served: which protocol rules apply.
 struct RequestMode {
   bool stateless = false;
   std::string version;  // negotiated (stateful) or per-request (stateless)
+  json id;              // the request's id (null for notifications)
 };
 
 // A method handler's answer: a result object or a JSON-RPC error.
@@ -27,52 +24,76 @@ struct MethodReply {
   json result;
   std::optional<RpcError> error;
   std::shared_ptr<Session> new_session;  // initialize only
+  int http_status = 0;                   // 0: the status the error class implies
   static MethodReply Ok(json r) { return {std::move(r), std::nullopt, nullptr}; }
   static MethodReply Err(int code, std::string message, json data = nullptr) {
     return {nullptr, RpcError{code, std::move(message), std::move(data)}, nullptr};
   }
 };
 
-struct Server::Impl {
-  const tools::Registry& registry;
-  std::unique_ptr<Extension> extension;
-  json tool_entries = json::array();        // built-in + extension tools/list entries, built once
-  json tools_result_stateful;                // {"tools": [...]} shared by every unpaged tools/list
-  json tools_result_stateless;               // same + resultType/ttlMs/cacheScope
+namespace detail {
+
+// tools/list as served: built from the registry (and the extension) and rebuilt when the registry's
+// generation changes, so provider tools that come and go are listed.
+struct ToolCache {
+  uint64_t generation = 0;
+  json tool_entries = json::array();   // registry + extension tools/list entries
+  json result_stateful;                // {"tools": [...]} shared by every unpaged tools/list
+  json result_stateless;               // same + resultType/ttlMs/cacheScope
   // Tools whose arguments are mirrored into Mcp-Param-* headers: tool -> (argument, header name).
   std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> header_params;
-
-  std::mutex pending_mu;
-  std::map<std::string, std::shared_ptr<Pending>> pending;
-  std::atomic<uint64_t> next_ask{1};
-
-  Impl(const tools::Registry& r, std::unique_ptr<Extension> e) : registry(r), extension(std::move(e)) {}
 };
 
-// Parses one inbound message. Nesting deeper than kMaxJsonDepth is refused before parsing, so no later
-// recursive walk (dump, compare, schema check) can exhaust a thread's stack. nullopt on success.
-inline constexpr int kMaxJsonDepth = 64;
-std::optional<RpcError> ParseWire(std::string_view text, json& out);
+// A server->client question waiting for the client's reply.
+struct PendingAsk {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<json> reply;
+  std::string session_id;
+};
 
-// Dumps JSON for the wire: invalid UTF-8 in strings (tool output echoing input bytes) is replaced, never thrown.
-std::string DumpWire(const json& j);
+struct ServerState {
+  const tools::Registry& registry;
+  std::unique_ptr<Extension> extension;
+  ServerOptions options;
+  SessionTable sessions;
 
-json CapabilitiesFor(const Server::Impl& impl, bool stateless);
-// Runs one method (the envelope is already checked). `server` is needed for sessions and asks.
-MethodReply RunMethod(Server& server, Server::Impl& impl, const RequestMode& mode, const Incoming& in,
+  ServerState(const tools::Registry& r, std::unique_ptr<Extension> e, ServerOptions o);
+
+  // The current tools/list cache (rebuilt first if the registry changed).
+  std::shared_ptr<const ToolCache> Tools();
+
+  // Server->client questions: Ask() sends `method` through `peer` and waits for the reply that
+  // DeliverClientReply() hands over, until `deadline`.
+  Result<json> Ask(Peer& peer, const Session* session, const std::string& method, json params,
+                   Clock::time_point deadline);
+  bool DeliverClientReply(const json& reply, const Session* session);
+
+  // Running built-in tool calls, by (session id, request id), so notifications/cancelled can reach them.
+  // Begin returns the flag the call's CallContext::cancelled reads; End forgets that flag.
+  std::shared_ptr<std::atomic<bool>> BeginCall(const Session* session, const json& request_id);
+  void EndCall(const Session* session, const json& request_id, const std::shared_ptr<std::atomic<bool>>& flag);
+  void Cancel(const Session* session, const json& request_id);
+
+ private:
+  std::shared_ptr<const ToolCache> BuildToolCache(uint64_t generation) const;
+
+  std::mutex tools_mu_;
+  std::shared_ptr<const ToolCache> tools_;
+
+  std::mutex pending_mu_;
+  std::map<std::string, std::shared_ptr<PendingAsk>> pending_;
+  std::atomic<uint64_t> next_ask_{1};
+
+  std::mutex calls_mu_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> calls_;
+};
+
+}  // namespace detail
+
+json CapabilitiesFor(const detail::ServerState& state, bool stateless);
+// Runs one method (the envelope is already checked).
+MethodReply RunMethod(detail::ServerState& state, const RequestMode& mode, const Incoming& in,
                       const std::string& method, const json& params);
 
 }  // namespace llmdesk::mcp
-
-// The conformance fixtures' interactive part (fixtures_interactive.cpp): tools and a prompt that ask the
-// client (sampling, elicitation, roots) — over a live channel (stateful) or as 2026-07-28
-// input_required results — and the capability/logging probes.
-namespace llmdesk::mcp::fixtures {
-json InteractiveTools();
-bool IsInteractiveTool(std::string_view name);
-Extension::Reply CallInteractiveTool(const std::string& name, const json& params, CallEnv& env,
-                                     const std::string& state_key);
-inline constexpr const char* kInputPrompt = "test_input_required_result_prompt";
-Extension::Reply GetInputPrompt(const json& params, CallEnv& env);
-std::string Base64(std::string_view bytes);
-}  // namespace llmdesk::mcp::fixtures

@@ -1,6 +1,6 @@
-// stdio transport: newline-delimited JSON-RPC. The calling thread reads; one worker thread runs requests
-// in order. Replies to server->client questions are delivered by the reader itself, so a tool waiting
-// for the client's sampling answer is woken while the worker is busy with it.
+// stdio transport: newline-delimited JSON-RPC through a bounded queue (see stdio_transport.h).
+#include "mcp/stdio_transport.h"
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -11,12 +11,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "mcp/server_impl.h"
 
 namespace llmdesk::mcp {
 namespace {
-
-constexpr size_t kMaxLineBytes = 4 * 1024 * 1024;
 
 class LineWriter : public Peer {
  public:
@@ -41,15 +38,26 @@ class LineWriter : public Peer {
   std::mutex mu_;
 };
 
-// Lines waiting for the worker; Close() lets it drain and stop.
+// Lines waiting for the worker, bounded in lines and bytes; Close() lets it drain and stop.
 class LineQueue {
  public:
-  void Push(std::string line) {
+  // Waits while the queue is full (an empty queue takes any line); false if `stop` turned true first.
+  bool Push(std::string line, const std::atomic<bool>* stop) {
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      auto fits = [&] {
+        return lines_.empty() ||
+               (lines_.size() < kStdioMaxQueuedLines && bytes_ + line.size() <= kStdioMaxQueuedBytes);
+      };
+      // `stop` is a plain flag nobody notifies on: look at it a few times a second, as the read loop does.
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(200), fits)) {
+        if (stop && stop->load()) return false;
+      }
+      bytes_ += line.size();
       lines_.push_back(std::move(line));
     }
-    cv_.notify_one();
+    cv_.notify_all();
+    return true;
   }
   void Close() {
     {
@@ -64,6 +72,9 @@ class LineQueue {
     if (lines_.empty()) return std::nullopt;
     std::string line = std::move(lines_.front());
     lines_.pop_front();
+    bytes_ -= line.size();
+    lock.unlock();
+    cv_.notify_all();  // the reader may be waiting for room
     return line;
   }
 
@@ -71,12 +82,18 @@ class LineQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> lines_;
+  size_t bytes_ = 0;
   bool closed_ = false;
 };
 
 bool IsClientReply(const json& msg) {
   return msg.is_object() && !msg.contains("method") && msg.contains("id") &&
          (msg.contains("result") || msg.contains("error"));
+}
+
+bool IsCancellation(const json& msg) {
+  auto method = msg.find("method");
+  return msg.is_object() && method != msg.end() && *method == "notifications/cancelled" && !msg.contains("id");
 }
 
 }  // namespace
@@ -99,15 +116,23 @@ Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* 
 
   std::string buffer;
   bool discarding = false;  // inside an over-long line: drop bytes until its newline
+  Incoming reader_context;  // for notifications/cancelled: no session, as the stdio session has no id
   auto take_line = [&](std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) return;
+    if (line.find_first_not_of(" \t") == std::string::npos) return true;
     json msg;
-    if (!ParseWire(line, msg) && IsClientReply(msg)) {
-      server.DeliverClientReply(msg, nullptr);
-      return;
+    if (!ParseWire(line, msg)) {
+      if (IsClientReply(msg)) {
+        server.DeliverClientReply(msg, nullptr);
+        return true;
+      }
+      if (IsCancellation(msg)) {  // must reach the request the worker is running now
+        reader_context.message = std::move(msg);
+        server.Dispatch(reader_context);
+        return true;
+      }
     }
-    queue.Push(std::move(line));
+    return queue.Push(std::move(line), stop);
   };
   Status status;
   char chunk[65536];
@@ -126,12 +151,13 @@ Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* 
     for (ssize_t i = 0; i < n; ++i) {
       char c = chunk[i];
       if (c == '\n') {
-        if (!discarding) take_line(std::move(buffer));
+        bool taken = discarding || take_line(std::move(buffer));
         buffer.clear();
         discarding = false;
+        if (!taken) break;  // stopped while waiting for room
       } else if (!discarding) {
         buffer.push_back(c);
-        if (buffer.size() > kMaxLineBytes) {
+        if (buffer.size() > kStdioMaxLineBytes) {
           writer.Send(ErrorReply(nullptr, {rpc::kParseError, "Parse error: message longer than 4 MiB", nullptr}));
           buffer.clear();
           discarding = true;
@@ -139,7 +165,7 @@ Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* 
       }
     }
   }
-  if (!discarding && !buffer.empty()) take_line(std::move(buffer));
+  if (!discarding && !buffer.empty() && !(stop && stop->load())) take_line(std::move(buffer));
   queue.Close();
   worker.join();
   return status;

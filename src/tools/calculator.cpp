@@ -153,7 +153,7 @@ ToolResult Run(const nlohmann::json& arguments) {
 
 Tool MakeCalculatorTool() {
   Tool t;
-  t.name = "calculator";
+  t.name = kCalculatorTool;
   t.title = "Calculator";
   t.description =
       "Evaluates an arithmetic expression exactly as written and returns the number. Use it for any "

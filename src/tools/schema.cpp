@@ -14,6 +14,8 @@ namespace {
 
 using nlohmann::json;
 
+std::string Validate(const json& schema, const json& value, const std::string& path);
+
 // Short rendering of the offending value: "got 42", "got \"abc\"", long values cut.
 std::string Shown(const json& v) {
   std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -118,7 +120,7 @@ std::string CheckObject(const json& schema, const json& value, const std::string
   bool closed = schema.value("additionalProperties", json(true)) == json(false);
   for (const auto& [key, item] : value.items()) {
     if (props && props->contains(key)) {
-      if (auto err = ValidateAgainstSchema((*props)[key], item, path + "." + key); !err.empty()) return err;
+      if (auto err = Validate((*props)[key], item, path + "." + key); !err.empty()) return err;
     } else if (closed) {
       std::string known;
       if (props)
@@ -138,18 +140,24 @@ std::string CheckArray(const json& schema, const json& value, const std::string&
     return path + ": must have at most " + std::to_string(*max) + " items, got " + std::to_string(value.size());
   if (auto it = schema.find("items"); it != schema.end() && it->is_object())
     for (size_t i = 0; i < value.size(); ++i)
-      if (auto err = ValidateAgainstSchema(*it, value[i], path + "[" + std::to_string(i) + "]"); !err.empty())
+      if (auto err = Validate(*it, value[i], path + "[" + std::to_string(i) + "]"); !err.empty())
         return err;
+  return "";
+}
+
+// The first violation as "<path>: <what>", or "" when `value` is valid.
+std::string Validate(const json& schema, const json& value, const std::string& path) {
+  if (!schema.is_object()) return "";  // `true`/absent schema accepts everything
+  for (auto check : {CheckType, CheckEnum, CheckNumber, CheckString, CheckObject, CheckArray})
+    if (auto err = check(schema, value, path); !err.empty()) return err;
   return "";
 }
 
 }  // namespace
 
-std::string ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
-  if (!schema.is_object()) return "";  // `true`/absent schema accepts everything
-  for (auto check : {CheckType, CheckEnum, CheckNumber, CheckString, CheckObject, CheckArray})
-    if (auto err = check(schema, value, path); !err.empty()) return err;
-  return "";
+Status ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
+  std::string error = Validate(schema, value, path);
+  return error.empty() ? Status::Ok() : Status::InvalidArgument(std::move(error));
 }
 
 }  // namespace llmdesk::tools

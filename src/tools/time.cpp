@@ -77,7 +77,7 @@ ToolResult Run(const json& args, const CallContext&) {
 
 Tool MakeTimeTool() {
   Tool t;
-  t.name = "get_time";
+  t.name = kTimeTool;
   t.title = "Current time";
   t.description =
       "Gets the current date and time in an IANA time zone: ISO 8601 local time with UTC offset, the zone "

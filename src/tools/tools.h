@@ -6,14 +6,25 @@
 // as ToolResult with is_error = true — they are answers for the model, not protocol errors. Only an
 // unknown tool name is a Status (NotFound), which the MCP layer maps to JSON-RPC -32602.
 //
-// Threads: the Registry is filled once at setup (Add), then Find/List/Call may be used concurrently from
-// any number of threads; tools keep no shared mutable state (e.g. the calculator builds a parser per call).
-// Exceptions never leave Call(): a tool that throws becomes an error result.
+// Providers: besides its own tools (Add), the Registry holds the tools of providers — an external MCP
+// server, named by its config key — whose `run` forwards the call there. A provider's set is replaced as a
+// whole (SetProviderTools: first listing, a refresh after list_changed) or dropped (RemoveProvider: the
+// server went away). A provider tool whose name is already taken is registered as "<provider>__<name>";
+// its `run` still forwards the provider's own name.
+//
+// Threads: every method may be called from any number of threads at once. The tool set is an immutable
+// snapshot replaced on change (copy on write), so a Call that is running keeps its tool alive while a
+// provider refreshes or goes away; the snapshot is what Find/List hand out (shared_ptr). Tools keep no
+// shared mutable state (e.g. the calculator builds a parser per call). Exceptions never leave Call(): a
+// tool that throws becomes an error result.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +59,7 @@ struct Tool {
   std::optional<nlohmann::json> output_schema;
   nlohmann::json annotations = nlohmann::json::object();  // readOnlyHint, openWorldHint, ...
   std::function<ToolResult(const nlohmann::json& arguments, const CallContext& ctx)> run;
+  std::string provider;                       // empty: our own tool; else the provider it forwards to
   nlohmann::json Describe() const;            // the MCP tools/list entry
 };
 
@@ -57,18 +69,48 @@ struct Options {                               // where the outside world is (te
   std::chrono::milliseconds http_timeout{10000};
 };
 
-class Registry {                               // thread-safe for concurrent Call() after setup
+// The names of the built-in tools, one constant each: BuiltinTools() and the tools' own definitions use
+// these, and config::AllToolNames() must list the same (tools_registry_test checks it).
+inline constexpr const char* kCalculatorTool = "calculator";
+inline constexpr const char* kWeatherTool = "get_weather";
+inline constexpr const char* kTimeTool = "get_time";
+inline constexpr const char* kUnitsTool = "convert_units";
+const std::vector<std::string>& BuiltinToolNames();  // in that order
+
+class Registry {
  public:
-  Status Add(Tool tool);                       // AlreadyExists on duplicate name
-  const Tool* Find(std::string_view name) const;
-  std::vector<const Tool*> List() const;       // in registration order
+  Registry();
+  Registry(Registry&& other) noexcept;
+  Registry& operator=(Registry&& other) noexcept;
+  ~Registry();
+
+  // One of our own tools. InvalidArgument without a name or run; AlreadyExists on a duplicate name.
+  Status Add(Tool tool);
+  // Replaces all tools of `provider` with `tools` (each tool's `provider` is set to it). A name another
+  // tool holds becomes "<provider>__<name>"; if even that is taken, or a tool has no name or run, nothing
+  // changes and the Status says which tool. Calls running on the old set finish undisturbed.
+  Status SetProviderTools(const std::string& provider, std::vector<Tool> tools);
+  // Drops every tool of `provider`; false when it had none.
+  bool RemoveProvider(std::string_view provider);
+
+  std::shared_ptr<const Tool> Find(std::string_view name) const;
+  std::vector<std::shared_ptr<const Tool>> List() const;  // in registration order (a refreshed set moves last)
+  // Changes whenever the set of tools changes (for caches of List(), e.g. the MCP server's tools/list).
+  uint64_t generation() const { return generation_.load(); }
+
   // Validates `arguments` against the tool's inputSchema first; violations -> ToolResult::Error saying
   // what was wrong. Unknown tool -> NotFound status (the MCP layer maps that to -32602).
   Result<ToolResult> Call(std::string_view name, const nlohmann::json& arguments, const CallContext& ctx) const;
 
  private:
-  // unique_ptr keeps Tool addresses stable for the pointers Find/List hand out.
-  std::vector<std::unique_ptr<Tool>> tools_;
+  struct Snapshot;
+  std::shared_ptr<const Snapshot> Current() const;
+  void Publish(std::shared_ptr<const Snapshot> next);  // caller holds write_mu_
+
+  mutable std::mutex mu_;          // guards snapshot_ (held only to copy or swap the pointer)
+  std::mutex write_mu_;            // serializes writers, who build the next snapshot outside mu_
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 // The built-in tools enabled by `enabled` (config tool_server.tools), one registration line each.
@@ -77,9 +119,9 @@ Registry BuiltinTools(const std::vector<std::string>& enabled, const Options& op
 
 // Validates a JSON value against the JSON Schema subset the tools use (type incl. integer/number/string/
 // boolean/object/array/null, properties, required, additionalProperties=false, enum, minimum/maximum,
-// minLength/maxLength, items, minItems/maxItems). Returns "" when valid, else e.g.
-// "arguments.expression: expected a string, got 42".
-std::string ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& value,
-                                  const std::string& path = "arguments");
+// minLength/maxLength, items, minItems/maxItems). Ok when valid, else InvalidArgument whose message says
+// where and what, e.g. "arguments.expression: expected a string, got 42".
+Status ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& value,
+                             const std::string& path = "arguments");
 
 }  // namespace llmdesk::tools

@@ -184,7 +184,7 @@ ToolResult Run(const json& args, const CallContext&) {
 
 Tool MakeUnitsTool() {
   Tool t;
-  t.name = "convert_units";
+  t.name = kUnitsTool;
   t.title = "Unit converter";
   t.description =
       "Converts a value between units of the same kind: length (m, km, cm, mm, mi, yd, ft, in, nmi), mass "

@@ -222,7 +222,7 @@ json OutputSchema() {
 
 Tool MakeWeatherTool(const Options& options) {
   Tool t;
-  t.name = "get_weather";
+  t.name = kWeatherTool;
   t.title = "Weather";
   t.description =
       "Gets the current weather (temperature in °C, wind in km/h, humidity, conditions) and a 3-day forecast "

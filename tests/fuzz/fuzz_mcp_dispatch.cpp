@@ -21,7 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mcp/mcp.h"
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/server.h"
 #include "tools/tools.h"
 
 namespace {
@@ -58,7 +59,7 @@ struct Fixture {
       : registry(llmdesk::tools::BuiltinTools({"calculator", "get_weather", "get_time", "convert_units"},
                                               NoNetwork())),
         server(registry, llmdesk::mcp::MakeConformanceFixtures(), Options()) {
-    session = server.sessions().Create(llmdesk::mcp::kVersionLatestStateful);
+    session = *server.sessions().Create(llmdesk::mcp::kVersionLatestStateful);  // an empty table has room
     session->initialized = true;
   }
 };

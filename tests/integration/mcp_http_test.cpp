@@ -6,7 +6,8 @@
 #include <fstream>
 #include <thread>
 
-#include "mcp/mcp.h"
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/http_transport.h"
 #include "net/http_policy.h"
 #include "support/raw_http.h"
 #include "tools/tools.h"
@@ -17,9 +18,9 @@ namespace {
 // A real HttpServer on its own thread; stopped and joined on destruction.
 class RunningServer {
  public:
-  explicit RunningServer(HttpOptions options = {}, bool fixtures = true)
+  explicit RunningServer(HttpOptions options = {}, bool fixtures = true, ServerOptions server_options = {})
       : registry_(tools::BuiltinTools(config_tools())),
-        server_(registry_, fixtures ? MakeConformanceFixtures() : nullptr) {
+        server_(registry_, fixtures ? MakeConformanceFixtures() : nullptr, std::move(server_options)) {
     options.port = 0;
     http_ = std::make_unique<HttpServer>(server_, options);
     Status bound = http_->Bind();
@@ -312,6 +313,40 @@ TEST(McpHttpLimits, BindsLoopbackOnlyByDefault) {
     if (state == "0A" && local.size() > 9 && local.substr(9) == port_hex) local_address = local.substr(0, 8);
   }
   EXPECT_EQ(local_address, "0100007F");
+}
+
+
+// A session table full of sessions in use: a new initialize is refused with 503 and says why, and the
+// sessions keep working.
+TEST(McpHttpLimits, FullSessionTableRefusesInitializeWith503) {
+  ServerOptions server_options;
+  server_options.max_sessions = 2;
+  RunningServer running({}, false, server_options);
+  httplib::Client client("127.0.0.1", running.port());
+  json init = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+               {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()}}}};
+  json ping = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
+  std::vector<std::string> sessions;
+  for (int i = 0; i < 2; ++i) {
+    auto res = client.Post("/mcp", JsonHeaders(), init.dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    sessions.push_back(res->get_header_value("Mcp-Session-Id"));
+    auto used = client.Post("/mcp", JsonHeaders({{"Mcp-Session-Id", sessions.back()}}), ping.dump(), "application/json");
+    ASSERT_TRUE(used && used->status == 200);
+  }
+  auto refused = client.Post("/mcp", JsonHeaders(), init.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_FALSE(refused->has_header("Mcp-Session-Id"));
+  json error = json::parse(refused->body, nullptr, false);
+  EXPECT_EQ(error["error"]["code"], -32000) << refused->body;
+  EXPECT_NE(refused->body.find("all 2 sessions are in use"), std::string::npos) << refused->body;
+  for (const auto& session : sessions) {
+    auto still = client.Post("/mcp", JsonHeaders({{"Mcp-Session-Id", session}}), ping.dump(), "application/json");
+    ASSERT_TRUE(still);
+    EXPECT_EQ(still->status, 200);
+  }
 }
 
 }  // namespace

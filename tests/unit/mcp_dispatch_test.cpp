@@ -2,11 +2,20 @@
 // notifications and server->client questions through a recording Peer, and the session table.
 #include <gtest/gtest.h>
 
-#include "mcp/mcp.h"
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "mcp/fixtures/fixtures.h"
+#include "mcp/server.h"
+#include "mcp_test_util.h"
 #include "tools/tools.h"
 
 namespace llmdesk::mcp {
 namespace {
+
+using test::InitializeMessage;
+using test::PostHttp;
 
 json Meta(const std::string& version = kVersionStateless, json caps = json::object()) {
   return {{kMetaProtocolVersion, version}, {kMetaClientCapabilities, std::move(caps)}};
@@ -296,23 +305,70 @@ TEST(McpPagination, ToolsListPagesWithCursor) {
   EXPECT_EQ(bad["error"]["code"], -32602);
 }
 
-TEST(McpSessionTable, CapsAndExpires) {
-  SessionTable table(2, std::chrono::minutes(30));
-  auto a = table.Create("2025-11-25");
-  auto b = table.Create("2025-11-25");
-  EXPECT_NE(a->id, b->id);
-  EXPECT_EQ(a->id.size(), 32u);
-  b->last_used_ms = 0;  // make b the least recently used
-  auto c = table.Create("2025-11-25");
-  EXPECT_EQ(table.size(), 2u);
-  EXPECT_EQ(table.Find(b->id), nullptr);
-  EXPECT_NE(table.Find(a->id), nullptr);
-  EXPECT_TRUE(table.Remove(c->id));
-  EXPECT_EQ(table.Find(c->id), nullptr);
+// Tools a provider adds to the registry later (an external MCP server's) are listed and callable; once
+// it goes away they are neither.
+TEST(McpProviders, ToolsListFollowsTheRegistry) {
+  tools::Registry registry = tools::BuiltinTools({"calculator"});
+  Server server(registry);
+  Incoming context;
+  auto names = [&] {
+    json r = json::parse(*server.Handle(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", context));
+    std::vector<std::string> out;
+    for (const auto& t : r["result"]["tools"]) out.push_back(t["name"]);
+    return out;
+  };
+  EXPECT_EQ(names(), std::vector<std::string>{"calculator"});
+  tools::Tool remote;
+  remote.name = "search";
+  remote.input_schema = {{"type", "object"}};
+  remote.run = [](const json&, const tools::CallContext&) { return tools::ToolResult::Text("found"); };
+  ASSERT_TRUE(registry.SetProviderTools("web", {remote}).ok());
+  EXPECT_EQ(names(), (std::vector<std::string>{"calculator", "search"}));
+  const std::string call = R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search"}})";
+  EXPECT_EQ(json::parse(*server.Handle(call, context))["result"]["content"][0]["text"], "found");
+  registry.RemoveProvider("web");
+  EXPECT_EQ(names(), std::vector<std::string>{"calculator"});
+  EXPECT_EQ(json::parse(*server.Handle(call, context))["error"]["code"], -32602);
+}
 
-  SessionTable expiring(8, std::chrono::milliseconds(-1));  // everything is already idle too long
-  auto d = expiring.Create("2025-11-25");
-  EXPECT_EQ(expiring.Find(d->id), nullptr);
+// notifications/cancelled reaches the running tool through CallContext::cancelled.
+TEST(McpCancellation, CancelledNotificationStopsARunningTool) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  tools::Registry registry;
+  tools::Tool wait;
+  wait.name = "wait_for_cancel";
+  wait.input_schema = {{"type", "object"}};
+  wait.run = [&](const json&, const tools::CallContext& ctx) {
+    {
+      std::lock_guard lock(mu);
+      started = true;
+    }
+    cv.notify_all();
+    auto give_up = Clock::now() + std::chrono::seconds(30);
+    while (!ctx.cancelled() && Clock::now() < give_up) std::this_thread::yield();
+    return tools::ToolResult::Text(ctx.cancelled() ? "cancelled" : "not cancelled");
+  };
+  ASSERT_TRUE(registry.Add(std::move(wait)).ok());
+  Server server(registry);
+
+  Outcome a = PostHttp(server, InitializeMessage(1));
+  ASSERT_TRUE(a.new_session);
+  Outcome result;
+  std::thread running([&] {
+    result = PostHttp(server, {{"jsonrpc", "2.0"}, {"id", 42}, {"method", "tools/call"},
+                               {"params", {{"name", "wait_for_cancel"}}}}, a.new_session);
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return started; });
+  }
+  json cancel = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 42}}}};
+  EXPECT_EQ(PostHttp(server, cancel, a.new_session).http_status, 202);
+  running.join();
+  ASSERT_TRUE(result.reply) << "no reply";
+  EXPECT_EQ((*result.reply)["result"]["content"][0]["text"], "cancelled");
 }
 
 }  // namespace

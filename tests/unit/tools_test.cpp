@@ -23,6 +23,15 @@ ToolResult CallOk(const std::string& tool, const json& args) {
   return r.ok() ? *r : ToolResult::Error("call failed");
 }
 
+// The schema violation's message ("" when valid); a violation must be an InvalidArgument status.
+std::string SchemaError(const json& schema, const json& value) {
+  Status status = ValidateAgainstSchema(schema, value);
+  if (!status.ok()) {
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << status.ToString();
+  }
+  return status.message();
+}
+
 std::string Text(const ToolResult& r) {
   return r.content.size() == 1 ? r.content[0].value("text", "") : "<" + r.content.dump() + ">";
 }
@@ -62,7 +71,7 @@ TEST(Calculator, StructuredContent) {
   ASSERT_TRUE(r.structured);
   EXPECT_EQ((*r.structured)["result"], 42.0);
   EXPECT_EQ((*r.structured)["expression"], "6*7");
-  EXPECT_EQ(ValidateAgainstSchema(*All().Find("calculator")->output_schema, *r.structured), "");
+  EXPECT_EQ(SchemaError(*All().Find("calculator")->output_schema, *r.structured), "");
 }
 
 TEST(Calculator, ClearErrors) {
@@ -137,24 +146,24 @@ TEST(Schema, Keywords) {
                    {"a", {{"type", "array"}, {"items", {{"type", "number"}}}, {"minItems", 1}, {"maxItems", 2}}},
                    {"z", {{"type", {"string", "null"}}}},
                    {"b", {{"type", "boolean"}}}}}};
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"n", 3}, {"s", "ab"}, {"a", {1.5}}, {"z", nullptr}, {"b", true}}), "");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"n", 3.0}}), "");  // 3.0 is an integer in JSON Schema
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"n", 3.5}}), "arguments.n: expected an integer, got 3.5");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"n", 0}}), "arguments.n: must be at least 1, got 0");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"n", 11}}), "arguments.n: must be at most 10, got 11");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"s", "x"}}), "arguments.s: must be at least 2 characters long, got 1");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"s", "abcd"}}), "arguments.s: must be one of [\"ab\",\"abc\",\"x\"], got \"abcd\"");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"a", json::array()}}), "arguments.a: must have at least 1 items, got 0");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"a", {1, 2, 3}}}), "arguments.a: must have at most 2 items, got 3");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"a", {1, "2"}}}), "arguments.a[1]: expected a number, got \"2\"");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"z", 1}}), "arguments.z: expected a string or null, got 1");
-  EXPECT_EQ(ValidateAgainstSchema(schema, {{"b", "yes"}}), "arguments.b: expected a boolean, got \"yes\"");
-  EXPECT_EQ(ValidateAgainstSchema({{"type", "object"}}, {{"anything", 1}}), "");  // open by default
+  EXPECT_EQ(SchemaError(schema, {{"n", 3}, {"s", "ab"}, {"a", {1.5}}, {"z", nullptr}, {"b", true}}), "");
+  EXPECT_EQ(SchemaError(schema, {{"n", 3.0}}), "");  // 3.0 is an integer in JSON Schema
+  EXPECT_EQ(SchemaError(schema, {{"n", 3.5}}), "arguments.n: expected an integer, got 3.5");
+  EXPECT_EQ(SchemaError(schema, {{"n", 0}}), "arguments.n: must be at least 1, got 0");
+  EXPECT_EQ(SchemaError(schema, {{"n", 11}}), "arguments.n: must be at most 10, got 11");
+  EXPECT_EQ(SchemaError(schema, {{"s", "x"}}), "arguments.s: must be at least 2 characters long, got 1");
+  EXPECT_EQ(SchemaError(schema, {{"s", "abcd"}}), "arguments.s: must be one of [\"ab\",\"abc\",\"x\"], got \"abcd\"");
+  EXPECT_EQ(SchemaError(schema, {{"a", json::array()}}), "arguments.a: must have at least 1 items, got 0");
+  EXPECT_EQ(SchemaError(schema, {{"a", {1, 2, 3}}}), "arguments.a: must have at most 2 items, got 3");
+  EXPECT_EQ(SchemaError(schema, {{"a", {1, "2"}}}), "arguments.a[1]: expected a number, got \"2\"");
+  EXPECT_EQ(SchemaError(schema, {{"z", 1}}), "arguments.z: expected a string or null, got 1");
+  EXPECT_EQ(SchemaError(schema, {{"b", "yes"}}), "arguments.b: expected a boolean, got \"yes\"");
+  EXPECT_EQ(SchemaError({{"type", "object"}}, {{"anything", 1}}), "");  // open by default
   // Long values are shortened in messages without splitting a UTF-8 character (the reply must stay JSON).
   // The dump is '"' + 51 'a' + 2-byte 'é's: byte 57 falls inside an 'é', so a plain cut would split it.
   std::string long_value = std::string(51, 'a');
   for (int i = 0; i < 10; ++i) long_value += "\u00e9";
-  std::string message = ValidateAgainstSchema({{"type", "number"}}, long_value);
+  std::string message = SchemaError({{"type", "number"}}, long_value);
   EXPECT_EQ(message, "arguments: expected a number, got \"" + std::string(51, 'a') + "\u00e9\u00e9...");
   EXPECT_NO_THROW((void)json(message).dump());
 }
@@ -170,7 +179,7 @@ TEST(Time, DefaultIsUtc) {
   ASSERT_EQ(local.size(), 25u) << local;  // 2026-11-26T04:12:33+00:00
   EXPECT_EQ(local.substr(19), "+00:00");
   EXPECT_EQ(local.substr(0, 19), s["utc_time"].get<std::string>().substr(0, 19));
-  EXPECT_EQ(ValidateAgainstSchema(*All().Find("get_time")->output_schema, s), "");
+  EXPECT_EQ(SchemaError(*All().Find("get_time")->output_schema, s), "");
 }
 
 TEST(Time, NamedZones) {
@@ -231,7 +240,7 @@ TEST(Units, TextAndStructure) {
   ToolResult r = CallOk("convert_units", {{"value", 5}, {"from", "kilometers"}, {"to", "m"}});
   EXPECT_EQ(Text(r), "5 km = 5000 m");
   EXPECT_EQ((*r.structured)["dimension"], "length");
-  EXPECT_EQ(ValidateAgainstSchema(*All().Find("convert_units")->output_schema, *r.structured), "");
+  EXPECT_EQ(SchemaError(*All().Find("convert_units")->output_schema, *r.structured), "");
 }
 
 TEST(Units, Errors) {
@@ -253,12 +262,12 @@ TEST(Units, Errors) {
 TEST(Registry, BuiltinSubsetAndDescribe) {
   Registry subset = BuiltinTools({"get_time", "calculator", "no_such_tool"});
   std::vector<std::string> names;
-  for (const Tool* t : subset.List()) names.push_back(t->name);
+  for (const auto& t : subset.List()) names.push_back(t->name);
   EXPECT_EQ(names, (std::vector<std::string>{"calculator", "get_time"}));
   EXPECT_EQ(subset.Find("get_weather"), nullptr);
   EXPECT_TRUE(BuiltinTools({}).List().empty());
 
-  for (const Tool* t : All().List()) {
+  for (const auto& t : All().List()) {
     json d = t->Describe();
     EXPECT_EQ(d["name"], t->name);
     EXPECT_FALSE(d["title"].get<std::string>().empty());
