@@ -30,5 +30,6 @@ void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
 void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
+void RegisterChatCommand(CLI::App& app, Context& ctx);
 
 }  // namespace llmdesk::cli

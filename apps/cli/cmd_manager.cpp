@@ -1,7 +1,6 @@
 // Manager commands: `up`, `serve` (cmd_up.cpp) and `status`, `start|stop|restart`, `logs`, `ports`,
 // which talk to a running `llmdesk serve` through its control API when one answers on gateway.port
 // and otherwise act on what they can see locally.
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <deque>
@@ -11,6 +10,8 @@
 #include "cmd_manager.h"
 #include "common/unique_fd.h"
 #include "control/control.h"
+#include "manager/manager.h"
+#include "signals.h"
 
 namespace llmdesk::cli {
 namespace {
@@ -98,45 +99,27 @@ int ActionCmd(Context& ctx, const std::string& action, const std::string& name) 
   return kExitOk;
 }
 
-// Where the manager writes a backend's log: $XDG_STATE_HOME/llmdesk/logs/NAME.log.
-std::filesystem::path LogFile(const std::string& name) {
-  auto env = config::ProcessEnv();
-  std::filesystem::path base;
-  if (auto x = env("XDG_STATE_HOME"); x && !x->empty()) base = *x;
-  else base = std::filesystem::path(env("HOME").value_or("/tmp")) / ".local" / "state";
-  return base / "llmdesk" / "logs" / (name + ".log");
-}
-
-// Prints the last `lines` lines of `path`; with follow, keeps printing what is appended (until Ctrl-C).
-int LogsFromFile(const std::filesystem::path& path, size_t lines, bool follow) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "llmdesk: no log at " << path.string() << " (the backend has not run yet?)\n";
+// Without a daemon: the tail of the log file the manager wrote for this config (manager::LogFilePath, with
+// its escaping of names such as "a:b"); with follow, what is appended until Ctrl-C.
+int LogsFromFile(const config::Config& cfg, const std::string& name, size_t lines, bool follow) {
+  StopSignals signals;
+  const auto path = manager::LogFilePath(cfg, name);
+  auto tail = manager::TailLogFile(path, lines);
+  if (!tail.ok()) {
+    std::cerr << "llmdesk: " << tail.status().message() << "\n";
     return kExitFailure;
   }
-  std::deque<std::string> tail;
-  std::string line;
-  while (std::getline(in, line)) {
-    tail.push_back(line);
-    if (tail.size() > lines) tail.pop_front();
-  }
-  for (const auto& l : tail) std::cout << l << "\n";
+  for (const auto& l : *tail) std::cout << l << "\n";
   std::cout << std::flush;
   if (!follow) return kExitOk;
-  in.clear();
-  UniqueFd notify(inotify_init1(IN_CLOEXEC));
-  if (!notify.valid() || inotify_add_watch(notify.get(), path.c_str(), IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
-    std::cerr << "llmdesk: cannot watch " << path.string() << "\n";
-    return kExitFailure;
-  }
-  for (;;) {
-    char events[4096];
-    if (read(notify.get(), events, sizeof(events)) <= 0) return kExitFailure;
-    char buf[4096];
-    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) std::cout.write(buf, in.gcount());
-    std::cout << std::flush;
-    in.clear();
-  }
+  CancelToken stop;
+  StopSignals::Watch watch(signals, [&](int) { stop.Cancel(); });
+  Status s = manager::FollowLogFile(path, [](std::string_view text) {
+    std::cout << text << std::flush;
+    return true;
+  }, &stop);
+  if (!s.ok()) std::cerr << "llmdesk: " << s.message() << "\n";
+  return s.ok() ? kExitOk : kExitFailure;
 }
 
 int LogsCmd(Context& ctx, const std::string& name, size_t lines, bool follow) {
@@ -147,7 +130,7 @@ int LogsCmd(Context& ctx, const std::string& name, size_t lines, bool follow) {
     return kExitFailure;
   }
   control::ControlClient client(cfg->gateway);
-  if (!FindDaemon(client)) return LogsFromFile(LogFile(name), lines, follow);
+  if (!FindDaemon(client)) return LogsFromFile(*cfg, name, lines, follow);
   if (!follow) {
     auto res = client.Logs(name, lines);
     if (!res.ok()) {

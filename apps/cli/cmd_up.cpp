@@ -1,16 +1,19 @@
-// `llmdesk up` and `llmdesk serve`: run the manager in the foreground until Ctrl-C.
+// `llmdesk up` and `llmdesk serve`: run the stack (stack::Stack: engines, MCP tool server, control API with
+// /api/chat) in the foreground until Ctrl-C. `up` shows the live status table on a terminal; `serve` prints
+// event lines only. Both serve the control API, so `llmdesk status`, `chat` and the desktop app attach.
 //
-// Signals: SIGINT/SIGTERM are blocked before any thread exists (so every thread inherits the mask) and
-// read from a signalfd in the main loop: nothing runs in a signal handler. Children get a clean mask
-// from process::Child. Manager events arrive on its supervisor thread and are handed over through a
-// queue plus an eventfd, so printing never blocks the manager.
+// Signals (signals.h): SIGINT/SIGTERM are blocked before any thread exists and read from a signalfd in the
+// main loop. The first stops everything (SIGTERM, grace, SIGKILL); a second one SIGKILLs the engines at once.
+// Manager events arrive on its supervisor thread and are handed over through a bounded queue plus an eventfd,
+// so printing never blocks the manager and a slow terminal cannot make it grow without limit.
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <deque>
 #include <map>
 #include <set>
@@ -19,38 +22,41 @@
 
 #include "cmd_manager.h"
 #include "common/unique_fd.h"
+#include "common/event_bus.h"
 #include "control/control.h"
 #include "manager/manager.h"
+#include "signals.h"
+#include "stack/stack.h"
 
 namespace llmdesk::cli {
 namespace {
 
 using manager::State;
 
-// Events from the supervisor thread to the main loop.
+// Events from the supervisor thread to the main loop: a bounded queue (common/event_bus.h) plus an eventfd
+// the loop polls. Beyond the bound, events are dropped and counted; the status table is read from the
+// manager anyway, so a dropped line loses no state.
 class EventInbox {
  public:
-  EventInbox() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  static constexpr size_t kCapacity = 4096;
+  EventInbox() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), queue_(kCapacity) {}
   int fd() const { return fd_.get(); }
   void Post(const manager::Event& e) {
-    {
-      std::lock_guard lock(mu_);
-      events_.push_back(e);
-    }
+    queue_.Push(e);
     uint64_t one = 1;
     [[maybe_unused]] auto n = write(fd_.get(), &one, sizeof(one));
   }
-  std::deque<manager::Event> Take() {
+  std::deque<manager::Event> Take(uint64_t& dropped) {
     uint64_t count;
     [[maybe_unused]] auto n = read(fd_.get(), &count, sizeof(count));
-    std::lock_guard lock(mu_);
-    return std::exchange(events_, {});
+    std::vector<manager::Event> items;
+    queue_.PopAll(items, dropped, std::chrono::milliseconds(0));
+    return {items.begin(), items.end()};
   }
 
  private:
   UniqueFd fd_;
-  std::mutex mu_;
-  std::deque<manager::Event> events_;
+  BoundedQueue<manager::Event> queue_;
 };
 
 bool Active(State s) { return s == State::kStarting || s == State::kReady || s == State::kStopping; }
@@ -136,38 +142,34 @@ std::optional<std::string> GiveUpReason(const std::vector<manager::BackendStatus
   return why;
 }
 
-// Stops everything and keeps printing events until every running backend has reported it stopped
-// (bounded by the longest stop grace + 5 s). A second signal skips the wait: the Manager's destructor
-// then SIGKILLs what is left.
-void StopAndReport(const config::Config& cfg, manager::Manager& mgr, int sigfd, EventInbox& inbox, Screen& screen,
-                   bool print_logs) {
-  std::set<std::string> waiting;
-  double grace_s = 0;
-  for (const auto& s : mgr.List()) {
-    if (!Active(s.state)) continue;
-    waiting.insert(s.name);
-    if (const auto* m = cfg.FindModel(s.name)) grace_s = std::max(grace_s, m->stop_grace_s);
-  }
-  mgr.StopAll();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>((grace_s + 5) * 1000));
-  int quiet_rounds = 0;
-  while (!waiting.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd fds[2] = {{sigfd, POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
-    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 100))) < 0 && errno != EINTR) break;
-    if (fds[0].revents & POLLIN) {
-      screen.Message("second signal: not waiting for the engines to exit");
-      break;
+// Stops everything (the control API and tool server first, then every engine: SIGTERM, grace, SIGKILL)
+// while the main thread keeps printing what happens. A second signal SIGKILLs the engines at once.
+int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, Screen& screen, bool print_logs,
+                  std::chrono::milliseconds grace) {
+  Status stopped;
+  std::thread stopper([&] { stopped = stack.Stop(grace); });
+  std::atomic<bool> killed{false};
+  {
+    StopSignals::Watch second(signals, [&](int) {
+      if (!killed.exchange(true)) stack.Kill();
+    });
+    // Print the stop as it happens, until the stopper is done (it ends the inbox traffic itself).
+    for (;;) {
+      pollfd fds[1] = {{inbox.fd(), POLLIN, 0}};
+      poll(fds, 1, 100);
+      uint64_t dropped = 0;
+      auto events = inbox.Take(dropped);
+      if (!events.empty()) screen.Show(events, stack.manager().List(), print_logs);
+      if (stack.manager().List().empty() ||
+          std::none_of(stack.manager().List().begin(), stack.manager().List().end(),
+                       [](const auto& s) { return Active(s.state); }))
+        break;
     }
-    auto events = inbox.Take();
-    for (const auto& e : events)
-      if (e.kind == manager::Event::Kind::kState && !Active(e.new_state)) waiting.erase(e.backend);
-    auto list = mgr.List();
-    if (!events.empty()) screen.Show(events, list, print_logs);
-    // The status says all stopped: allow the last events a few rounds to arrive, never wait for ever.
-    if (std::none_of(list.begin(), list.end(), [](const auto& s) { return Active(s.state); }) && ++quiet_rounds >= 3) break;
+    stopper.join();
   }
+  if (killed) screen.Message("second signal: the engines were killed without waiting");
+  else if (!stopped.ok()) screen.Message("llmdesk: " + stopped.message());
+  return kExitOk;
 }
 
 }  // namespace
@@ -175,42 +177,22 @@ void StopAndReport(const config::Config& cfg, manager::Manager& mgr, int sigfd, 
 int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs) {
   auto chosen = ChooseBackends(cfg, names);
   if (!chosen) return kExitBadConfig;
-  if (chosen->empty() && !serve) {
-    std::cerr << "llmdesk: no model to start: the config has no local or command models.\n";
+
+  StopSignals signals;  // before the stack creates threads: they inherit the mask
+  auto started = stack::Stack::Start({.config = cfg, .control_api = true});
+  if (!started.ok()) {
+    std::cerr << "llmdesk: " << started.status().message() << "\n";
     return kExitFailure;
   }
+  std::unique_ptr<stack::Stack> stack = std::move(started).value();
+  manager::Manager& mgr = stack->manager();
+  std::cout << "llmdesk " << (serve ? "serve" : "up") << ": control API at " << stack->control_url() << " (pid "
+            << getpid() << "); MCP tool server at " << stack->tool_server_url() << "\n" << std::flush;
+  for (const auto& note : stack->notes()) std::cout << "llmdesk: " << note << "\n";
 
-  // Block before the manager creates threads; they inherit the mask and the signalfd sees the signal.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
-
-  auto created = manager::Manager::Create(manager::Options{.config = cfg});
-  if (!created.ok()) {
-    std::cerr << "llmdesk: " << created.status().message() << "\n";
-    return kExitFailure;
-  }
-  std::unique_ptr<manager::Manager> mgr = std::move(created).value();
-
-  std::unique_ptr<control::ControlServer> api;
-  if (serve) {
-    auto started = control::ControlServer::Start(
-        *mgr, {.host = cfg.gateway.host, .port = cfg.gateway.port, .token = cfg.gateway.token.value_or("")});
-    if (!started.ok()) {
-      std::cerr << "llmdesk: " << started.status().message() << "\n";
-      return kExitFailure;
-    }
-    api = std::move(started).value();
-    std::cout << "llmdesk serve: control API at " << api->url() << " (pid " << getpid() << ")\n" << std::flush;
-  }
-
-  for (const auto& note : mgr->startup_notes()) std::cout << "llmdesk: " << note << "\n";
   EventInbox inbox;
-  std::optional<manager::Subscription> sub = mgr->Subscribe([&inbox](const manager::Event& e) { inbox.Post(e); });
-  Screen screen(isatty(STDOUT_FILENO));
+  std::optional<manager::Subscription> sub = mgr.Subscribe([&inbox](const manager::Event& e) { inbox.Post(e); });
+  Screen screen(!serve && isatty(STDOUT_FILENO));
   bool none_autostart = std::none_of(cfg.models.begin(), cfg.models.end(), [](const auto& m) { return m.autostart; });
   if (!chosen->empty()) {
     std::string list;
@@ -220,26 +202,27 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
                                                        : ""));
   }
   for (const auto& n : *chosen)
-    if (Status s = mgr->Start(n); !s.ok()) screen.Message("cannot start " + n + ": " + s.message());
+    if (Status s = mgr.Start(n); !s.ok()) screen.Message("cannot start " + n + ": " + s.message());
 
   int exit_code = kExitOk;
   for (;;) {
-    pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info{};
-      [[maybe_unused]] auto n = read(sigfd.get(), &info, sizeof(info));
-      screen.Message(std::string("received ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + "; stopping everything");
+      int sig = signals.Take();
+      screen.Message(std::string("received ") + StopSignals::Name(sig) + "; stopping everything");
       break;
     }
     if (fds[1].revents & POLLIN) {
-      auto events = inbox.Take();
-      auto list = mgr->List();
+      uint64_t dropped = 0;
+      auto events = inbox.Take(dropped);
+      if (dropped) screen.Message("(" + std::to_string(dropped) + " event lines dropped: the terminal was too slow)");
+      auto list = mgr.List();
       screen.Show(events, list, print_logs);
-      if (!serve) {
+      if (!serve && !chosen->empty()) {
         if (auto why = GiveUpReason(list)) {
           screen.Message("llmdesk: nothing is running and a backend failed:\n" + *why);
           exit_code = kExitFailure;
@@ -249,10 +232,12 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
     }
   }
 
-  if (api) api->Stop();  // ends SSE streams before the manager goes away
-  StopAndReport(cfg, *mgr, sigfd.get(), inbox, screen, print_logs);
+  double grace_s = 0;
+  for (const auto& m : cfg.models) grace_s = std::max(grace_s, m.stop_grace_s);
+  StopAndReport(*stack, signals, inbox, screen, print_logs,
+                std::chrono::milliseconds(static_cast<int64_t>((grace_s + 5) * 1000)));
   sub.reset();
-  mgr.reset();
+  stack.reset();
   screen.Message("stopped");
   return exit_code;
 }

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   RegisterMcpCommands(app, ctx);
   RegisterManagerCommands(app, ctx);
   RegisterHistoryCommands(app, ctx);
+  RegisterChatCommand(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

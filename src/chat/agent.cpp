@@ -43,6 +43,7 @@ const char* ToString(Event::Kind kind) {
     case Event::Kind::kFinal: return "final";
     case Event::Kind::kCancelled: return "cancelled";
     case Event::Kind::kError: return "error";
+    case Event::Kind::kMessage: return "message";
   }
   return "unknown";
 }
@@ -106,6 +107,7 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
     llm::Message reply = completion->message;
     messages.push_back(reply);
     transcript.messages.push_back(reply);
+    report.Emit({.kind = Event::Kind::kMessage, .step = step, .message = &transcript.messages.back()});
     if (reply.tool_calls.empty()) {
       transcript.answer = reply.content;
       report.Emit({.kind = Event::Kind::kFinal, .step = step, .text = reply.content});
@@ -174,6 +176,7 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
     for (auto& r : results) {
       messages.push_back(r);
       transcript.messages.push_back(std::move(r));
+      report.Emit({.kind = Event::Kind::kMessage, .step = step, .message = &transcript.messages.back()});
     }
   }
 }

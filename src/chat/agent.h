@@ -76,6 +76,7 @@ struct Event {
     kFinal,         // text: the final answer
     kCancelled,
     kError,         // text: what went wrong
+    kMessage,       // message: one message of the transcript is complete (for history; not shown)
   };
   Kind kind = Kind::kToken;
   int step = 0;
@@ -84,6 +85,7 @@ struct Event {
   nlohmann::json arguments;
   bool is_error = false;
   std::chrono::milliseconds duration{0};
+  const llm::Message* message = nullptr;  // kMessage only; valid during the callback
 };
 const char* ToString(Event::Kind kind);
 nlohmann::json ToJson(const Event& e);

@@ -13,7 +13,7 @@ void CancelToken::Cancel() {
   for (auto& [id, fn] : run) fn();
 }
 
-uint64_t CancelToken::OnCancel(std::function<void()> fn) {
+uint64_t CancelToken::OnCancel(std::function<void()> fn) const {
   {
     std::lock_guard lock(mu_);
     if (!cancelled_) {
@@ -25,7 +25,7 @@ uint64_t CancelToken::OnCancel(std::function<void()> fn) {
   return 0;
 }
 
-void CancelToken::Forget(uint64_t id) {
+void CancelToken::Forget(uint64_t id) const {
   {
     std::lock_guard lock(mu_);
     if (callbacks_.erase(id)) return;  // never ran, never will

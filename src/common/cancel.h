@@ -19,16 +19,17 @@ class CancelToken {
   void Cancel();
   bool cancelled() const { return cancelled_.load(); }
   // Returns an id for Forget(); 0 when the token was already cancelled (fn has run).
-  uint64_t OnCancel(std::function<void()> fn);
+  // (const: whoever may watch a token may register; only its owner cancels.)
+  uint64_t OnCancel(std::function<void()> fn) const;
   // Unregisters; after it returns the callback is not running and will not run.
-  void Forget(uint64_t id);
+  void Forget(uint64_t id) const;
 
  private:
   std::atomic<bool> cancelled_{false};
-  std::mutex mu_;          // guards next_, callbacks_
-  std::mutex running_mu_;  // held while Cancel() runs callbacks, so Forget() can wait for them
-  uint64_t next_ = 1;
-  std::map<uint64_t, std::function<void()>> callbacks_;
+  mutable std::mutex mu_;          // guards next_, callbacks_
+  mutable std::mutex running_mu_;  // held while Cancel() runs callbacks, so Forget() can wait for them
+  mutable uint64_t next_ = 1;
+  mutable std::map<uint64_t, std::function<void()>> callbacks_;
 };
 
 }  // namespace llmdesk

@@ -93,17 +93,39 @@ Result<Json> ControlClient::Ports() { return Request("GET", "/api/ports"); }
 
 Status ControlClient::FollowLogs(const std::string& name, size_t lines, const Handler& on_data,
                                  const std::atomic<bool>* cancel) {
-  return Stream("/api/backends/" + PercentEncode(name) + "/logs?follow=1&lines=" + std::to_string(lines),
+  return Stream("GET", "/api/backends/" + PercentEncode(name) + "/logs?follow=1&lines=" + std::to_string(lines), "",
                 on_data, cancel);
 }
 
 Status ControlClient::FollowEvents(const Handler& on_data, const std::atomic<bool>* cancel) {
-  return Stream("/api/events", on_data, cancel);
+  return Stream("GET", "/api/events", "", on_data, cancel);
 }
 
-Status ControlClient::Stream(const std::string& path, const Handler& on_data, const std::atomic<bool>* cancel) {
+Status ControlClient::Chat(const Json& request, const Handler& on_data, const std::atomic<bool>* cancel) {
+  return Stream("POST", "/api/chat", request.dump(-1, ' ', false, Json::error_handler_t::replace), on_data, cancel);
+}
+
+Status ControlClient::Approve(const std::string& run, const std::string& call_id, const std::string& answer) {
   net::HttpRequest req;
+  req.method = "POST";
+  req.url = url() + "/api/chat/" + PercentEncode(run) + "/approve";
+  req.headers = {{"Content-Type", "application/json"}};
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  req.body = Json{{"call_id", call_id}, {"answer", answer}}.dump();
+  req.timeout = std::chrono::seconds(10);
+  auto res = http_->Send(req);
+  if (!res.ok()) return res.status();
+  if (res->status != 200) return FromHttp(res->status, res->body, "POST " + req.url);
+  return Status::Ok();
+}
+
+Status ControlClient::Stream(const std::string& method, const std::string& path, const std::string& body,
+                             const Handler& on_data, const std::atomic<bool>* cancel) {
+  net::HttpRequest req;
+  req.method = method;
   req.url = url() + path;
+  req.body = body;
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   req.headers.emplace_back("Accept", "text/event-stream");
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   req.connect_timeout = std::chrono::milliseconds(500);
@@ -136,13 +158,13 @@ Status ControlClient::Stream(const std::string& path, const Handler& on_data, co
         }
         return true;
       });
-  if (!stream_error.ok()) return Status::IoError("GET " + path + ": " + stream_error.message());
+  if (!stream_error.ok()) return Status::IoError(method + " " + path + ": " + stream_error.message());
   if (stopped_by_us || done.code() == Status::Code::kCancelled) return Status::Ok();
   if (!done.ok()) {
     if (status == 200) return Status::Ok();  // the server ended the stream (it is stopping)
     return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + done.message() + ")");
   }
-  if (status != 200) return FromHttp(status, error_body, "GET " + path);
+  if (status != 200) return FromHttp(status, error_body, method + " " + path);
   return Status::Ok();
 }
 

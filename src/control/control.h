@@ -15,6 +15,15 @@
 //   GET  /api/events                      SSE: the current state of every backend, then every Event
 //                                         (`event: state|progress|log`, `id: seq`, data = Event JSON)
 //   GET  /api/ports                       [PortUse JSON...]
+//   POST /api/chat                        {prompt, model?, conversation?, tools?, max_tokens?} -> SSE: `run` {run},
+//                                         then the turn's events (chat::ToJson(TurnEvent): `backend`,
+//                                         `conversation`, `request_sent`, `token`, `tool_call`, `approval_needed`,
+//                                         `tool_result`, `final`, `cancelled`, `error`), then `done` {answer,
+//                                         conversation, steps, usage} or `failed` {message, code}. The client
+//                                         going away cancels the turn (model request and running tools).
+//   POST /api/chat/{run}/approve          {call_id, answer: once|always|deny}; 404 unknown run or question
+//   POST /api/chat/{run}/cancel           202
+//   GET  /api/history, GET|DELETE /api/history/{id}   the chat history (store::History)
 // Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
 // ServerOptions::add_routes.
 //
@@ -53,6 +62,12 @@
 namespace llmdesk::net {
 class HttpServer;
 class HttpClient;
+}
+namespace llmdesk::chat {
+class ChatService;
+}
+namespace llmdesk::store {
+class History;
 }
 
 namespace llmdesk::control {
@@ -98,6 +113,8 @@ struct ServerOptions {
   size_t max_body_bytes = 1024 * 1024;  // the control API's requests have no bodies to speak of; 413 beyond
   size_t max_streams = 256;             // open SSE streams; 503 beyond
   std::function<void(net::HttpServer&)> add_routes;  // e.g. the /v1 gateway, registered before listening
+  chat::ChatService* chat = nullptr;    // serves /api/chat when set (must outlive the server)
+  store::History* history = nullptr;    // serves /api/history when set
 };
 
 class ControlServer {
@@ -141,12 +158,18 @@ class ControlClient {
                     const std::atomic<bool>* cancel = nullptr);
   Status FollowEvents(const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
                       const std::atomic<bool>* cancel = nullptr);
+  // POST /api/chat: streams the turn's events to on_data until the stream ends (see the server's routes).
+  Status Chat(const nlohmann::json& request,
+              const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
+              const std::atomic<bool>* cancel = nullptr);
+  // answer: "once" | "always" | "deny"
+  Status Approve(const std::string& run, const std::string& call_id, const std::string& answer);
 
   std::string url() const;
 
  private:
   Result<nlohmann::json> Request(const std::string& method, const std::string& path);
-  Status Stream(const std::string& path,
+  Status Stream(const std::string& method, const std::string& path, const std::string& body,
                 const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
                 const std::atomic<bool>* cancel);
   std::string host_;

@@ -1,5 +1,8 @@
 // Where a backend's log lives, and reading the end of one (the public helpers in manager.h).
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +66,45 @@ Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, 
   if (end > 0 && !out.empty()) out.erase(out.begin());  // the first piece may be a partial line
   if (out.size() > lines) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(lines));
   return out;
+}
+
+Status FollowLogFile(const std::filesystem::path& path, const std::function<bool(std::string_view)>& on_text,
+                     const CancelToken* cancel) {
+  auto fd = OpenNoFollow(path, O_RDONLY | O_NONBLOCK);
+  if (!fd.ok()) return fd.status();
+  if (lseek(fd->get(), 0, SEEK_END) < 0) return Status::IoError("cannot read " + path.string());
+  UniqueFd notify(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  UniqueFd wake(eventfd(0, EFD_CLOEXEC));
+  if (!notify.valid() || !wake.valid() ||
+      inotify_add_watch(notify.get(), path.c_str(), IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF) < 0)
+    return Status::IoError("cannot watch " + path.string());
+  const uint64_t watch = cancel ? cancel->OnCancel([&wake] {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake.get(), &one, sizeof(one));
+  }) : 0;
+  Status result;
+  for (bool going = !(cancel && cancel->cancelled()); going;) {
+    pollfd fds[2] = {{notify.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents) break;
+    char events[4096];
+    ssize_t n = read(notify.get(), events, sizeof(events));
+    bool gone = false;
+    for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      auto* e = reinterpret_cast<inotify_event*>(events + at);
+      gone |= (e->mask & (IN_MOVE_SELF | IN_DELETE_SELF)) != 0;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+    char buf[65536];
+    for (ssize_t got; (got = read(fd->get(), buf, sizeof(buf))) > 0;)
+      if (!on_text(std::string_view(buf, static_cast<size_t>(got)))) going = false;
+    if (gone) {
+      result = Status::Unavailable(path.string() + " was rotated or removed");
+      break;
+    }
+  }
+  if (cancel) cancel->Forget(watch);
+  return result;
 }
 
 }  // namespace llmdesk::manager

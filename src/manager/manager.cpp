@@ -11,7 +11,7 @@ Status NoSuchBackend(const std::string& name) { return Status::NotFound("no back
 
 std::string PortSuffix(const BackendStatus& s) { return s.port ? " on port " + std::to_string(s.port) : ""; }
 
-// How often a waiting Acquire looks at its cancel flag (a flag cannot wake a condition variable).
+// How often a waiting Acquire looks at its cancel token between state changes.
 constexpr auto kCancelCheck = std::chrono::milliseconds(20);
 
 }  // namespace
@@ -112,7 +112,7 @@ Status Manager::StopAllAndWait(std::chrono::milliseconds timeout) {
 void Manager::KillAll() { sup_->KillAll(); }
 
 Result<Lease> Manager::Acquire(const std::string& name, std::chrono::milliseconds timeout,
-                               const std::atomic<bool>* cancel) {
+                               const CancelToken* cancel) {
   auto i = sup_->Find(name);
   if (!i) return NoSuchBackend(name);
   auto hold = sup_->hold(*i);
@@ -164,7 +164,7 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
       sup_->Post(*i, [seen = snap.start_serial](Backend& b) { b.StartIfNotStartedSince(seen); });
       continue;
     }
-    if (cancel && cancel->load()) {
+    if (cancel && cancel->cancelled()) {
       give_back();
       return Status::Cancelled("gave up waiting for '" + name + "' (cancelled)");
     }

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "common/event_bus.h"
+#include "common/cancel.h"
 #include "common/status.h"
 #include "config/config.h"
 
@@ -176,6 +177,10 @@ std::filesystem::path LogFilePath(const config::Config& config, const std::strin
 // The last `lines` lines of a log file (without newlines), reading only the end of a large file.
 // NotFound when it does not exist; a symlink is refused.
 Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, size_t lines);
+// Calls on_text with what is appended to the log file from now on (inotify; no polling) until on_text
+// returns false, the cancel token fires, or the file is removed or rotated away. Blocks the caller.
+Status FollowLogFile(const std::filesystem::path& path, const std::function<bool(std::string_view)>& on_text,
+                     const CancelToken* cancel = nullptr);
 
 class Manager {
  public:
@@ -199,9 +204,9 @@ class Manager {
 
   // Blocks the caller until `name` is ready and returns a lease on it. A stopped or failed backend is
   // started (one start however many callers wait). Errors: NotFound; the backend's failure reason
-  // (Unavailable) when its start fails; Timeout; Cancelled once *cancel is true (checked every 20 ms).
+  // (Unavailable) when its start fails; Timeout; Cancelled once the token fires (noticed within 20 ms).
   Result<Lease> Acquire(const std::string& name, std::chrono::milliseconds timeout,
-                        const std::atomic<bool>* cancel = nullptr);
+                        const CancelToken* cancel = nullptr);
 
   std::vector<BackendStatus> List() const;
   Result<BackendStatus> Get(const std::string& name) const;

@@ -91,32 +91,6 @@ size_t OnReadBody(char* buffer, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-// ---- CancelToken ---------------------------------------------------------------------------------------
-CancelToken::CancelToken() : state_(std::make_shared<State>()) {}
-
-void CancelToken::Cancel() {
-  std::lock_guard lock(state_->mu);
-  state_->cancelled = true;
-  if (state_->wake) std::exchange(state_->wake, nullptr)();
-}
-
-bool CancelToken::cancelled() const {
-  std::lock_guard lock(state_->mu);
-  return state_->cancelled;
-}
-
-bool CancelToken::Register(std::function<void()> wake) const {
-  std::lock_guard lock(state_->mu);
-  if (state_->cancelled) return false;
-  state_->wake = std::move(wake);
-  return true;
-}
-
-void CancelToken::Unregister() const {
-  std::lock_guard lock(state_->mu);
-  state_->wake = nullptr;
-}
-
 const std::string& HttpResponse::Header(std::string_view name) const {
   static const std::string kEmpty;
   for (const auto& [k, v] : headers)
@@ -216,7 +190,8 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
 
   lib->multi_add_handle(multi.get(), h);
   CURLM* m = multi.get();
-  bool cancelled = req.cancel && !req.cancel->Register([this, m] { lib->multi_wakeup(m); });
+  const uint64_t wake = req.cancel ? req.cancel->OnCancel([this, m] { lib->multi_wakeup(m); }) : 0;
+  bool cancelled = req.cancel && req.cancel->cancelled();
   bool idle_expired = false;
   t.last_activity = Clock::now();
   int running = 1;
@@ -239,7 +214,7 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
     int ms = req.cancelled || req.idle_timeout.count() > 0 ? static_cast<int>(wait.count()) : 1000;
     lib->multi_poll(m, nullptr, 0, ms, nullptr);
   }
-  if (req.cancel) req.cancel->Unregister();
+  if (req.cancel) req.cancel->Forget(wake);
 
   CURLcode rc = CURLE_OK;
   int left = 0;

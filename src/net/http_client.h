@@ -26,33 +26,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 namespace llmdesk::net {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// Cancels the transfers it is given to. Cancel() is sticky and may be called from any thread; a
-// transfer started with an already-cancelled token returns Cancelled at once.
-class CancelToken {
- public:
-  CancelToken();
-  void Cancel();
-  bool cancelled() const;
-
-  // For HttpClient: `wake` is called (once) by Cancel() while registered. Returns false when the
-  // token is already cancelled.
-  bool Register(std::function<void()> wake) const;
-  void Unregister() const;
-
- private:
-  struct State {
-    std::mutex mu;
-    bool cancelled = false;
-    std::function<void()> wake;
-  };
-  std::shared_ptr<State> state_;
-};
 
 struct HttpRequest {
   std::string method = "GET";
@@ -67,7 +46,7 @@ struct HttpRequest {
   std::chrono::milliseconds idle_timeout{0};  // no byte in either direction for this long; 0 = none
   size_t max_response_bytes = 16 * 1024 * 1024;  // Send() only
   bool follow_redirects = false;               // at most 3, http(s) only
-  const CancelToken* cancel = nullptr;
+  const CancelToken* cancel = nullptr;         // common/cancel.h: Cancel() wakes the transfer at once
   std::function<bool()> cancelled;             // polled every 50 ms, for callers with a flag to poll
 };
 

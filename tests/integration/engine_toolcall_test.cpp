@@ -163,17 +163,26 @@ TEST(EngineToolCall, RandomModelLoadsAndAnswers) {
 class AnswerAfterTool : public testing::Test {
  protected:
   static constexpr const char* kText = "The sum is ";
+  // A failure here must fail every test of the suite, never skip them (gtest skips a suite whose
+  // SetUpTestSuite throws): the reason is kept and each test's SetUp fails with it.
   static void SetUpTestSuite() {
-    dir_ = std::make_unique<TempDir>();
-    auto model = MakeModel(*dir_, "answer.gguf",
-                           {"--tool-call", "calculator", R"({"expression":"2+2"})", "--answer-after-tool", kText});
-    server_ = std::make_unique<LlamaServer>(model, *dir_);
+    try {
+      dir_ = std::make_unique<TempDir>();
+      auto model = MakeModel(*dir_, "answer.gguf",
+                             {"--tool-call", "calculator", R"({"expression":"2+2"})", "--answer-after-tool", kText});
+      server_ = std::make_unique<LlamaServer>(model, *dir_);
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
   }
   static void TearDownTestSuite() {
     server_.reset();  // stops llama-server before its directory goes
     dir_.reset();
   }
-  void SetUp() override { ASSERT_TRUE(server_->healthy()); }
+  void SetUp() override {
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+    ASSERT_TRUE(server_ && server_->healthy());
+  }
 
   // The conversation up to the model's call of calculator("2+2"), then the tool's `result`.
   static json WithToolResult(const std::string& result) {
@@ -209,6 +218,7 @@ class AnswerAfterTool : public testing::Test {
   // Shared by the suite's tests (gtest's SetUpTestSuite needs statics); set up and torn down there.
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::unique_ptr<LlamaServer> server_;
+  static inline std::string setup_error_;
 };
 
 TEST_F(AnswerAfterTool, CallsTheToolFirst) {

@@ -132,10 +132,10 @@ TEST_F(ManagerTest, AcquireTimesOutAndCanBeCancelled) {
   EXPECT_THAT(lease.status().message(), HasSubstr("starting"));
   EXPECT_EQ(m->Get("a")->in_flight, 0);
 
-  std::atomic<bool> cancel{false};
+  CancelToken cancel;
   std::thread canceller([&] {
     rec_.WaitFor([](const Event& e) { return e.kind == Event::Kind::kState && e.pid > 0; });
-    cancel = true;
+    cancel.Cancel();
   });
   lease = m->Acquire("a", 60s, &cancel);
   canceller.join();

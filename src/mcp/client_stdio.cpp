@@ -1,0 +1,236 @@
+// The stdio transport of mcp::Client (contract in client.h): a child process speaking line-delimited
+// JSON-RPC. One thread owns the child — it spawns it (PDEATHSIG follows the spawning thread, so that must be a
+// thread that lives as long as the child) and reads its stdout, stderr and exit — and hands replies to the
+// requests waiting for them.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "mcp/client.h"
+#include "mcp/jsonrpc.h"
+#include "process/process.h"
+
+namespace llmdesk::mcp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kMaxLine = 16 * 1024 * 1024;  // one JSON-RPC message
+constexpr size_t kStderrLines = 40;
+
+class StdioTransport : public Transport {
+ public:
+  StdioTransport(ServerSpec spec, std::function<void(const json&)> on_notification)
+      : spec_(std::move(spec)), on_notification_(std::move(on_notification)), wake_(eventfd(0, EFD_CLOEXEC)) {}
+
+  ~StdioTransport() override {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_.get(), &one, sizeof(one));
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Status Start() {
+    std::promise<Status> spawned;
+    auto result = spawned.get_future();
+    thread_ = std::thread([this, &spawned] { Run(spawned); });
+    return result.get();
+  }
+
+  void SetSession(std::string, std::string) override {}
+  std::string ReceivedSession() const override { return ""; }
+  bool SessionLost(const Status&) const override { return false; }
+  std::string Describe() const override {
+    std::string out = "stdio:";
+    for (const auto& a : spec_.command) out += " " + a;
+    return out;
+  }
+
+  Status Notify(const json& notification) override { return Write(DumpWire(notification), Clock::now() + std::chrono::seconds(5)); }
+
+  Result<json> Request(const json& request, Clock::time_point deadline, const CancelToken* cancel) override {
+    const std::string key = DumpWire(request.value("id", json()));
+    {
+      std::lock_guard lock(mu_);
+      if (!dead_.empty()) return Status::Unavailable(dead_);
+      pending_[key];  // an empty slot: the reader fills it
+    }
+    uint64_t watch = cancel ? cancel->OnCancel([this] {
+      std::lock_guard lock(mu_);
+      cv_.notify_all();
+    }) : 0;
+    Status written = Write(DumpWire(request), deadline);
+    std::unique_lock lock(mu_);
+    if (written.ok())
+      cv_.wait_until(lock, deadline, [&] {
+        return pending_[key].has_value() || !dead_.empty() || (cancel && cancel->cancelled());
+      });
+    std::optional<json> reply = std::move(pending_[key]);
+    pending_.erase(key);
+    const std::string dead = dead_;
+    lock.unlock();
+    if (cancel) cancel->Forget(watch);
+    if (reply) return *reply;
+    if (!written.ok()) return written;
+    if (cancel && cancel->cancelled()) return Status::Cancelled("cancelled");
+    if (!dead.empty()) return Status::Unavailable(dead);
+    return Status::Timeout(Name() + " did not answer in time");
+  }
+
+ private:
+  std::string Name() const { return "MCP server '" + spec_.name + "' (" + Describe() + ")"; }
+
+  // Writes one line, waiting (bounded) while the pipe is full. The reader thread passes `only_if_free`:
+  // it must never wait for a writer that may itself wait for the child, which may wait for the reader.
+  Status Write(std::string line, Clock::time_point deadline, bool only_if_free = false) {
+    line += '\n';
+    std::unique_lock lock(write_mu_, std::defer_lock);
+    if (only_if_free && !lock.try_lock()) return Status::Unavailable("stdin is busy");
+    if (!lock.owns_lock()) lock.lock();
+    std::string_view rest = line;
+    while (!rest.empty()) {
+      int fd = -1;
+      {
+        std::lock_guard state(mu_);
+        if (!dead_.empty()) return Status::Unavailable(dead_);
+        if (!child_) return Status::Unavailable(Name() + " is not running");
+        auto n = child_->WriteStdin(rest);
+        if (!n.ok()) return Status::Unavailable(Name() + " stopped reading its input: " + n.status().message());
+        rest.remove_prefix(*n);
+        fd = child_->stdin_fd();
+      }
+      if (rest.empty()) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return Status::Timeout(Name() + " does not read its input");
+      pollfd p{fd, POLLOUT, 0};
+      poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    }
+    return Status::Ok();
+  }
+
+  void OnLine(std::string_view line) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+    json message;
+    if (ParseWire(line, message) || !message.is_object()) return;  // servers' stray stdout output is not ours
+    const bool is_reply = !message.contains("method") && (message.contains("result") || message.contains("error"));
+    if (is_reply) {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(DumpWire(message.value("id", json())));
+      if (it != pending_.end()) {
+        it->second = std::move(message);
+        cv_.notify_all();
+      }
+      return;
+    }
+    if (message.contains("id")) {
+      json reply = message.value("method", "") == "ping"
+                       ? ResultReply(message["id"], json::object())
+                       : ErrorReply(message["id"], {rpc::kMethodNotFound, "llmdesk does not offer this", nullptr});
+      (void)Write(DumpWire(reply), Clock::now() + std::chrono::milliseconds(200), /*only_if_free=*/true);
+      return;
+    }
+    if (on_notification_) on_notification_(message);
+  }
+
+  // Reads what `fd` holds into `buffer`, handing out complete lines; false at EOF or error.
+  bool Drain(int fd, std::string& buffer, bool is_stdout) {
+    char chunk[65536];
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    if (n == 0) return false;
+    buffer.append(chunk, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t eol; (eol = buffer.find('\n', start)) != std::string::npos; start = eol + 1) {
+      std::string_view line(buffer.data() + start, eol - start);
+      if (is_stdout) {
+        OnLine(line);
+      } else {
+        std::lock_guard lock(mu_);
+        stderr_.emplace_back(line.substr(0, 2000));
+        if (stderr_.size() > kStderrLines) stderr_.pop_front();
+      }
+    }
+    buffer.erase(0, start);
+    if (buffer.size() > kMaxLine) buffer.clear();  // a message too large to be one: drop it
+    return true;
+  }
+
+  void Run(std::promise<Status>& spawned) {
+    process::SpawnSpec ss;
+    ss.argv = spec_.command;
+    ss.env = spec_.env;
+    ss.stdio = process::SpawnSpec::Stdio::kPipes;
+    auto child = process::Child::Spawn(ss);
+    if (!child.ok()) {
+      spawned.set_value(Status::Unavailable(Name() + " could not be started: " + child.status().message()));
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      child_ = std::move(child).value();
+    }
+    spawned.set_value(Status::Ok());
+    std::string out_buf, err_buf;
+    bool out_open = true, err_open = true;
+    for (;;) {
+      pollfd fds[4] = {{child_->pidfd(), POLLIN, 0}, {wake_.get(), POLLIN, 0},
+                       {out_open ? child_->stdout_fd() : -1, POLLIN, 0}, {err_open ? child_->stderr_fd() : -1, POLLIN, 0}};
+      if (poll(fds, 4, -1) < 0 && errno != EINTR) break;
+      if (fds[1].revents) break;  // the transport is going away
+      if (fds[2].revents) out_open = Drain(child_->stdout_fd(), out_buf, true);
+      if (fds[3].revents) err_open = Drain(child_->stderr_fd(), err_buf, false);
+      if (fds[0].revents && !(fds[2].revents & POLLIN) && !(fds[3].revents & POLLIN)) {
+        auto exit = child_->TryReap();
+        std::lock_guard lock(mu_);
+        dead_ = Name() + " exited (" + (exit ? exit->ToString() : std::string("gone")) + ")";
+        if (!stderr_.empty()) dead_ += "; its last output:";
+        for (const auto& l : stderr_) dead_ += "\n  " + l;
+        cv_.notify_all();
+        break;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (dead_.empty()) dead_ = Name() + " was closed";
+      cv_.notify_all();
+    }
+    // Ask it to go (EOF on stdin, then SIGTERM); the Child's destructor SIGKILLs what remains.
+    child_->CloseStdin();
+    if (!child_->exited()) {
+      child_->Terminate(std::chrono::seconds(2));
+      pollfd p{child_->pidfd(), POLLIN, 0};
+      if (poll(&p, 1, 2000) <= 0) child_->Kill();
+      child_->TryReap();
+    }
+    std::lock_guard lock(mu_);
+    child_.reset();
+  }
+
+  const ServerSpec spec_;
+  std::function<void(const json&)> on_notification_;
+  UniqueFd wake_;
+  std::thread thread_;
+  std::mutex write_mu_;  // one line at a time on stdin
+  mutable std::mutex mu_;  // guards child_, pending_, dead_, stderr_
+  std::condition_variable cv_;
+  std::unique_ptr<process::Child> child_;
+  std::map<std::string, std::optional<json>> pending_;
+  std::string dead_;
+  std::deque<std::string> stderr_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
+                                                      std::function<void(const json&)> on_notification) {
+  auto t = std::make_unique<StdioTransport>(spec, std::move(on_notification));
+  if (Status s = t->Start(); !s.ok()) return s;
+  return std::unique_ptr<Transport>(std::move(t));
+}
+
+}  // namespace llmdesk::mcp
