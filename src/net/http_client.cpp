@@ -95,9 +95,10 @@ size_t OnReadBody(char* buffer, size_t size, size_t count, void* user) {
 CancelToken::CancelToken() : state_(std::make_shared<State>()) {}
 
 void CancelToken::Cancel() {
-  std::lock_guard lock(state_->mu);
+  std::lock_guard lock(state_->mu);  // held while waking: Unregister waits, so no wake hits a freed handle
   state_->cancelled = true;
-  if (state_->wake) std::exchange(state_->wake, nullptr)();
+  for (auto& [id, wake] : state_->wakes) wake();
+  state_->wakes.clear();
 }
 
 bool CancelToken::cancelled() const {
@@ -105,16 +106,17 @@ bool CancelToken::cancelled() const {
   return state_->cancelled;
 }
 
-bool CancelToken::Register(std::function<void()> wake) const {
+uint64_t CancelToken::Register(std::function<void()> wake) const {
   std::lock_guard lock(state_->mu);
-  if (state_->cancelled) return false;
-  state_->wake = std::move(wake);
-  return true;
+  if (state_->cancelled) return 0;
+  uint64_t id = state_->next_id++;
+  state_->wakes.emplace_back(id, std::move(wake));
+  return id;
 }
 
-void CancelToken::Unregister() const {
+void CancelToken::Unregister(uint64_t id) const {
   std::lock_guard lock(state_->mu);
-  state_->wake = nullptr;
+  std::erase_if(state_->wakes, [id](const auto& w) { return w.first == id; });
 }
 
 const std::string& HttpResponse::Header(std::string_view name) const {
@@ -216,7 +218,8 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
 
   lib->multi_add_handle(multi.get(), h);
   CURLM* m = multi.get();
-  bool cancelled = req.cancel && !req.cancel->Register([this, m] { lib->multi_wakeup(m); });
+  uint64_t registration = req.cancel ? req.cancel->Register([this, m] { lib->multi_wakeup(m); }) : 0;
+  bool cancelled = req.cancel && registration == 0;
   bool idle_expired = false;
   t.last_activity = Clock::now();
   int running = 1;
@@ -239,7 +242,7 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
     int ms = req.cancelled || req.idle_timeout.count() > 0 ? static_cast<int>(wait.count()) : 1000;
     lib->multi_poll(m, nullptr, 0, ms, nullptr);
   }
-  if (req.cancel) req.cancel->Unregister();
+  if (registration) req.cancel->Unregister(registration);
 
   CURLcode rc = CURLE_OK;
   int left = 0;

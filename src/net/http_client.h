@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -40,16 +41,17 @@ class CancelToken {
   void Cancel();
   bool cancelled() const;
 
-  // For HttpClient: `wake` is called (once) by Cancel() while registered. Returns false when the
-  // token is already cancelled.
-  bool Register(std::function<void()> wake) const;
-  void Unregister() const;
+  // For HttpClient (one token may serve several transfers at once): `wake` is called by Cancel() while
+  // registered. Returns the registration's id, or 0 when the token is already cancelled.
+  uint64_t Register(std::function<void()> wake) const;
+  void Unregister(uint64_t id) const;
 
  private:
   struct State {
     std::mutex mu;
     bool cancelled = false;
-    std::function<void()> wake;
+    uint64_t next_id = 1;
+    std::vector<std::pair<uint64_t, std::function<void()>>> wakes;
   };
   std::shared_ptr<State> state_;
 };
