@@ -410,16 +410,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Close();
     }
     keep_alive_ = false;
-    writing_ = true;
-    head_ = SerializeHead(r, -1, false, http10_);
-    stream_.expires_after(srv_.options.request_timeout);
-    asio::async_write(stream_, asio::buffer(head_), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->writing_ = false;
-      if (ec) return self->Close();
-      self->stream_.expires_never();
-      self->WatchPeer();
-      self->Flush();
-    });
+    writing_ = true;  // the head goes first; chunks queued meanwhile wait for it
+    // Queue `start` before the head can reach the client: a Stop() that follows the client's first byte
+    // then still runs it (with the stream already closed), so a start function always runs.
     std::shared_ptr<Stream> s = stream_impl_;
     bool posted = srv_.pool.Post([s, start = std::move(start), name = srv_.options.server_name] {
       try {
@@ -429,7 +422,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
         s->Close();
       }
     });
-    if (!posted) stream_impl_->End();
+    if (!posted) return Close();  // stopping: Close() ends the stream
+    head_ = SerializeHead(r, -1, false, http10_);
+    stream_.expires_after(srv_.options.request_timeout);
+    asio::async_write(stream_, asio::buffer(head_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      if (ec) return self->Close();
+      self->stream_.expires_never();
+      self->WatchPeer();
+      self->Flush();
+    });
   }
 
   // A read that only ever completes when the peer closes (or sends something, which is discarded).

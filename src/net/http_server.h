@@ -80,7 +80,9 @@ class Response {
   // Finish on the worker pool: an inline handler returns this for work that may block.
   static Response Defer(std::function<Response()> work);
   // A chunked stream of `content_type` (status and headers of this Response are sent first); `start`
-  // then runs on the worker pool. The connection closes when the stream ends.
+  // runs on the worker pool. Once the client may have seen the headers, `start` is sure to run, also
+  // when the server stops meanwhile (the stream is then already closed). The connection closes when
+  // the stream ends.
   static Response Stream(std::string content_type, std::function<void(std::shared_ptr<net::Stream>)> start);
 
   Response& SetHeader(std::string name, std::string value);
