@@ -13,7 +13,8 @@
 //    404 for an unknown path, 405 (with Allow) for a known path and another method.
 // Error bodies are {"error":{"message","code"}} unless ServerOptions::render_error says otherwise.
 //
-// Threads: the server owns `io_threads` IO threads running one io_context (a strand per connection) and
+// Threads: the server owns `io_threads` IO threads, each running its own io_context (connections are
+// dealt round-robin; a strand per connection), and
 // an elastic worker pool (grows on demand up to `max_workers`, idle workers exit). An `inline_handler`
 // route runs on an IO thread and must never block; other routes run on the pool. A handler may return
 // Response::Defer (finish on the pool) or Response::Stream (chunked: the headers go out, then `start`
