@@ -189,13 +189,19 @@ struct HttpServer::Impl {
   std::vector<std::thread> io_threads;
   // Declared after everything a Connection touches: handlers still queued in the io_context (holding
   // connections) are destroyed with it, while the state above is still alive.
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
-  tcp::acceptor acceptor{ioc};
+  // One io_context per IO thread (connections are dealt round-robin), so no handler of one connection
+  // waits behind another thread's queue; contexts[0] also runs the acceptor.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  size_t next_context = 0;  // touched by the accept handler only
+  std::optional<tcp::acceptor> acceptor;
 
   explicit Impl(ServerOptions o)
       : options(std::move(o)), policy{options.token, options.allowed_origins},
-        pool(static_cast<size_t>(std::max(1, options.max_workers))), ioc(std::max(1, options.io_threads)) {}
+        pool(static_cast<size_t>(std::max(1, options.max_workers))) {
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+    acceptor.emplace(*contexts[0]);
+  }
 
   Response ErrorResponse(int status, const std::string& message, const std::string& code) const {
     return options.render_error ? options.render_error(status, message, code) : Response::Error(status, message, code);
@@ -404,16 +410,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Close();
     }
     keep_alive_ = false;
-    writing_ = true;
-    head_ = SerializeHead(r, -1, false, http10_);
-    stream_.expires_after(srv_.options.request_timeout);
-    asio::async_write(stream_, asio::buffer(head_), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->writing_ = false;
-      if (ec) return self->Close();
-      self->stream_.expires_never();
-      self->WatchPeer();
-      self->Flush();
-    });
+    writing_ = true;  // the head goes first; chunks queued meanwhile wait for it
+    // Queue `start` before the head can reach the client: a Stop() that follows the client's first byte
+    // then still runs it (with the stream already closed), so a start function always runs.
     std::shared_ptr<Stream> s = stream_impl_;
     bool posted = srv_.pool.Post([s, start = std::move(start), name = srv_.options.server_name] {
       try {
@@ -423,7 +422,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
         s->Close();
       }
     });
-    if (!posted) stream_impl_->End();
+    if (!posted) return Close();  // stopping: Close() ends the stream
+    head_ = SerializeHead(r, -1, false, http10_);
+    stream_.expires_after(srv_.options.request_timeout);
+    asio::async_write(stream_, asio::buffer(head_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      if (ec) return self->Close();
+      self->stream_.expires_never();
+      self->WatchPeer();
+      self->Flush();
+    });
   }
 
   // A read that only ever completes when the peer closes (or sends something, which is discarded).
@@ -494,8 +502,9 @@ bool HttpServer::Impl::Register(const std::shared_ptr<StreamImpl>& s) {
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+  auto& context = *contexts[next_context++ % contexts.size()];
+  acceptor->async_accept(asio::make_strand(context), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
     if (!ec) {
       if (connections.load() >= options.max_connections || stopping) {
         beast::error_code ignored;
@@ -528,7 +537,7 @@ Status HttpServer::Bind() {
   auto address = asio::ip::make_address(host, ec);
   if (ec) return Status::InvalidArgument("cannot listen on '" + o.host + "': not an IP address (" + ec.message() + ")");
   tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
-  auto& acceptor = impl_->acceptor;
+  auto& acceptor = *impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);  // TIME_WAIT; never SO_REUSEPORT
   if (!ec) acceptor.bind(endpoint, ec);
@@ -550,13 +559,12 @@ Status HttpServer::Bind() {
 
 Status HttpServer::Start() {
   std::lock_guard lock(impl_->mu);
-  if (!impl_->acceptor.is_open()) return Status::FailedPrecondition("HttpServer::Start() before a successful Bind()");
+  if (!impl_->acceptor->is_open()) return Status::FailedPrecondition("HttpServer::Start() before a successful Bind()");
   if (impl_->started || impl_->stopped) return Status::FailedPrecondition("HttpServer started twice or after Stop()");
   impl_->started = true;
-  impl_->guard.emplace(impl_->ioc.get_executor());
+  for (auto& context : impl_->contexts) impl_->guards.push_back(asio::make_work_guard(*context));
   impl_->Accept();
-  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i)
-    impl_->io_threads.emplace_back([impl = impl_.get()] { impl->ioc.run(); });
+  for (auto& context : impl_->contexts) impl_->io_threads.emplace_back([c = context.get()] { c->run(); });
   return Status::Ok();
 }
 
@@ -575,9 +583,9 @@ static void StopOnce(HttpServer::Impl& s) {
     connections.swap(s.live_connections);
     streams.swap(s.live_streams);
   }
-  asio::post(s.ioc, [&s] {
+  asio::post(*s.contexts[0], [&s] {
     beast::error_code ignored;
-    s.acceptor.close(ignored);
+    s.acceptor->close(ignored);
   });
   for (auto& w : streams)
     if (auto st = w.lock()) st->End();  // OnClose callbacks run here; no more writes reach the context
@@ -585,7 +593,7 @@ static void StopOnce(HttpServer::Impl& s) {
     if (auto c = w.lock()) asio::post(c->executor(), [c] { c->Close(); });
   s.pool.Stop();  // running handlers finish; their replies find closed connections
   // Everything is closed now, so the IO threads run out of work and return.
-  s.guard.reset();
+  for (auto& g : s.guards) g.reset();
   for (auto& t : s.io_threads) t.join();
   s.io_threads.clear();
 }

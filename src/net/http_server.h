@@ -13,7 +13,8 @@
 //    404 for an unknown path, 405 (with Allow) for a known path and another method.
 // Error bodies are {"error":{"message","code"}} unless ServerOptions::render_error says otherwise.
 //
-// Threads: the server owns `io_threads` IO threads running one io_context (a strand per connection) and
+// Threads: the server owns `io_threads` IO threads, each running its own io_context (connections are
+// dealt round-robin; a strand per connection), and
 // an elastic worker pool (grows on demand up to `max_workers`, idle workers exit). An `inline_handler`
 // route runs on an IO thread and must never block; other routes run on the pool. A handler may return
 // Response::Defer (finish on the pool) or Response::Stream (chunked: the headers go out, then `start`
@@ -80,7 +81,9 @@ class Response {
   // Finish on the worker pool: an inline handler returns this for work that may block.
   static Response Defer(std::function<Response()> work);
   // A chunked stream of `content_type` (status and headers of this Response are sent first); `start`
-  // then runs on the worker pool. The connection closes when the stream ends.
+  // runs on the worker pool. Once the client may have seen the headers, `start` is sure to run, also
+  // when the server stops meanwhile (the stream is then already closed). The connection closes when
+  // the stream ends.
   static Response Stream(std::string content_type, std::function<void(std::shared_ptr<net::Stream>)> start);
 
   Response& SetHeader(std::string name, std::string value);

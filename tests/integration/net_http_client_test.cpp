@@ -140,11 +140,21 @@ TEST_F(NetHttpClientTest, CancelWhileWaitingForTheFirstByteReturnsAtOnce) {
     cancelled_at = Clock::now();
     token.Cancel();
   });
+  // A second transfer on the same token, on another thread: one Cancel() ends both.
+  Status other;
+  Clock::time_point other_returned_at;
+  std::thread second([&] {
+    other = client_.Send(req).status();
+    other_returned_at = Clock::now();
+  });
   auto res = client_.Send(req);
   auto returned_at = Clock::now();
   canceller.join();
+  second.join();
   EXPECT_EQ(res.status().code(), Status::Code::kCancelled) << res.status().ToString();
   EXPECT_LT(returned_at - cancelled_at, 1s);
+  EXPECT_EQ(other.code(), Status::Code::kCancelled) << other.ToString();
+  EXPECT_LT(other_returned_at - cancelled_at, 1s);
   // A token cancelled before the request starts ends it at once.
   EXPECT_EQ(client_.Send(req).status().code(), Status::Code::kCancelled);
 }
