@@ -159,11 +159,9 @@ int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, 
       poll(fds, 1, 100);
       uint64_t dropped = 0;
       auto events = inbox.Take(dropped);
-      if (!events.empty()) screen.Show(events, stack.manager().List(), print_logs);
-      if (stack.manager().List().empty() ||
-          std::none_of(stack.manager().List().begin(), stack.manager().List().end(),
-                       [](const auto& s) { return Active(s.state); }))
-        break;
+      const auto list = stack.manager().List();
+      if (!events.empty()) screen.Show(events, list, print_logs);
+      if (std::none_of(list.begin(), list.end(), [](const auto& s) { return Active(s.state); })) break;
     }
     stopper.join();
   }
