@@ -20,7 +20,6 @@
 
 #include <httplib.h>
 
-#include "net/http_policy.h"
 
 namespace {
 
@@ -56,7 +55,11 @@ int main(int argc, char** argv) {
   const bool silent = std::getenv("LLMDESK_BENCH_SILENT") != nullptr;
 
   httplib::Server server;
-  llmdesk::net::ConfigureServer(server);
+  server.set_tcp_nodelay(true);  // as llmdesk's listeners: no Nagle, SO_REUSEADDR, never SO_REUSEPORT
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   std::atomic<int64_t> healthy_at{0};
   std::atomic<bool> recorded{false};
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {

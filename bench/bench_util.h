@@ -19,7 +19,6 @@
 #include <httplib.h>
 
 #include "common/unique_fd.h"
-#include "net/http_policy.h"
 #include "support/spawn.h"
 #include "support/test_support.h"
 
@@ -86,7 +85,7 @@ inline bool BindProbeReuseAddr(int port) {
 
 inline bool HealthOk(int port) {
   httplib::Client c("127.0.0.1", port);
-  net::ConfigureClient(c);
+  c.set_tcp_nodelay(true);
   c.set_connection_timeout(std::chrono::milliseconds(200));
   c.set_read_timeout(std::chrono::seconds(2));
   auto r = c.Get("/health");

@@ -34,7 +34,6 @@
 #include "bench_util.h"
 #include "common/unique_fd.h"
 #include "manager/manager.h"
-#include "net/http_policy.h"
 
 namespace llmdesk::bench {
 namespace {

@@ -1,15 +1,14 @@
 // `llmdesk tool-server` (MCP over Streamable HTTP) and `llmdesk mcp-stdio` (MCP over stdin/stdout).
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
-#include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
+#include "signals.h"
 #include "mcp/fixtures/fixtures.h"
 #include "mcp/http_transport.h"
 #include "mcp/stdio_transport.h"
@@ -24,33 +23,6 @@ struct McpFlags {
   std::optional<int> port;
   std::optional<std::string> token;
   bool fixtures = false;
-};
-
-// Blocks SIGINT/SIGTERM in every thread and runs `on_signal` on a watcher thread when one arrives.
-// Must be created before any other thread so they all inherit the mask.
-class SignalWatcher {
- public:
-  explicit SignalWatcher(std::function<void()> on_signal) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    thread_ = std::thread([this, on_signal = std::move(on_signal)] {
-      int sig = 0;
-      sigwait(&set_, &sig);
-      if (!done_) on_signal();
-    });
-  }
-  ~SignalWatcher() {
-    done_ = true;
-    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait; the signal is consumed there
-    thread_.join();
-  }
-
- private:
-  sigset_t set_{};
-  std::atomic<bool> done_{false};
-  std::thread thread_;
 };
 
 std::unique_ptr<mcp::Extension> Fixtures(bool enabled) {
@@ -89,7 +61,8 @@ void RegisterMcpCommands(CLI::App& app, Context& ctx) {
     tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
     mcp::Server server(registry, Fixtures(flags->fixtures));
     mcp::HttpServer listener(server, options);
-    SignalWatcher watcher([&listener] { listener.Stop(); });
+    StopSignals signals;
+    StopSignals::Watch watch(signals, [&listener](int) { listener.Stop(); });
     if (Status bound = listener.Bind(); !bound.ok()) {
       std::cerr << "llmdesk tool-server: " << bound.message() << "\n";
       ctx.exit_code = kExitFailure;
@@ -118,7 +91,8 @@ void RegisterMcpCommands(CLI::App& app, Context& ctx) {
     tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
     mcp::Server server(registry, Fixtures(flags->fixtures));
     std::atomic<bool> stop{false};
-    SignalWatcher watcher([&stop] { stop = true; });
+    StopSignals signals;
+    StopSignals::Watch watch(signals, [&stop](int) { stop = true; });
     if (Status s = mcp::RunStdio(server, STDIN_FILENO, STDOUT_FILENO, &stop); !s.ok()) {
       std::cerr << "llmdesk mcp-stdio: " << s.message() << "\n";
       ctx.exit_code = kExitFailure;

@@ -21,6 +21,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/status.h"
+#include "tools/names.h"
 
 namespace llmdesk::config {
 
@@ -53,13 +54,8 @@ struct ListenerConfig {
   Location where;
 };
 
-inline const std::vector<std::string>& AllToolNames() {
-  static const std::vector<std::string> kTools = {"calculator", "get_weather", "get_time", "convert_units"};
-  return kTools;
-}
-
 struct ToolServerConfig : ListenerConfig {
-  std::vector<std::string> tools = AllToolNames();
+  std::vector<std::string> tools = tools::BuiltinToolNames();
 };
 
 enum class OnConflict { kFallback, kFail };

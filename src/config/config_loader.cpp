@@ -158,7 +158,7 @@ void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& ou
   out.tools.clear();
   for (size_t i = 0; i < tools->size(); ++i) {
     const std::string& name = (*tools)[i];
-    const auto& known = AllToolNames();
+    const auto& known = tools::BuiltinToolNames();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       auto hint = ClosestMatch(name, known);
       r.Error(node["tools"][i], "tool_server.tools", "unknown tool '" + Shown(name) + "'" +

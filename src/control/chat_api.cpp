@@ -67,14 +67,16 @@ void RegisterChatRoutes(net::HttpServer& server, chat::ChatService& service, sto
       turn.conversation = body["conversation"].get<int64_t>();
     if (body.contains("max_tokens") && body["max_tokens"].is_number_integer()) turn.max_tokens = body["max_tokens"];
     return net::Response::Stream("text/event-stream", [&service, runs, turn](std::shared_ptr<net::Stream> stream) {
-      auto [id, run] = runs->Add();
+      auto added = runs->Add();  // (not a structured binding: clang 14 cannot capture those)
+      const std::string id = added.first;
+      std::shared_ptr<ChatRun> run = added.second;
       // The client going away cancels the turn: the model request and any running tool.
       stream->OnClose([run] { run->cancel.Cancel(); });
       auto send = [&](const std::string& event, const Json& data) {
         stream->Write(net::SseFrame(event, data.dump(-1, ' ', false, Json::error_handler_t::replace)));
       };
       send("run", {{"run", id}});
-      chat::AskFn ask = [&, run = run](const chat::ToolInfo& tool, const std::string& call_id, const Json&,
+      chat::AskFn ask = [&](const chat::ToolInfo& tool, const std::string& call_id, const Json&,
                                        CancelToken& cancel) {
         std::unique_lock lock(run->mu);
         run->questions[call_id];

@@ -1,7 +1,10 @@
 // ControlClient: how the CLI (and scripts) talk to a running `llmdesk serve`.
+#include <filesystem>
+
 #include "common/text.h"
 #include "control/control.h"
 #include "net/http_client.h"
+#include "net/ports.h"
 #include "net/sse.h"
 
 namespace llmdesk::control {
@@ -51,13 +54,39 @@ std::string ControlClient::url() const {
   return "http://" + (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
 }
 
-Result<Json> ControlClient::Request(const std::string& method, const std::string& path) {
+Status ControlClient::VerifyPeer() {
+  if (peer_verified_) return Status::Ok();
+  auto holder = net::FindPortHolder(port_);
+  if (!holder) return Status::Unavailable("no llmdesk serve answers on " + url() + " (nothing listens there)");
+  const std::string who = "port " + std::to_string(port_) + " " + holder->Describe();
+  if (!holder->pid)
+    return Status::PermissionDenied(who + "; not sending it the gateway token (is llmdesk running as another user?)");
+  std::error_code ec, self_ec;
+  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(*holder->pid) + "/exe", ec);
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", self_ec);
+  const bool ours = !ec && ((!self_ec && exe == self) || exe.filename().string().rfind("llmdesk", 0) == 0);
+  if (!ours) return Status::PermissionDenied(who + ", which is not llmdesk; the gateway token is not sent to it");
+  peer_verified_ = true;
+  return Status::Ok();
+}
+
+Result<std::string> ControlClient::AuthHeader() {
+  if (token_.empty()) return std::string();
+  if (Status s = VerifyPeer(); !s.ok()) return s;
+  return "Bearer " + token_;
+}
+
+Result<Json> ControlClient::Request(const std::string& method, const std::string& path, bool with_token) {
   net::HttpRequest req;
   req.method = method;
   req.url = url() + path;
   req.connect_timeout = std::chrono::milliseconds(500);
   req.timeout = std::chrono::seconds(15);
-  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  if (with_token) {
+    auto auth = AuthHeader();
+    if (!auth.ok()) return auth.status();
+    if (!auth->empty()) req.headers.emplace_back("Authorization", *auth);
+  }
   auto res = http_->Send(req);
   if (!res.ok()) return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + res.status().message() + ")");
   if (res->status < 200 || res->status >= 300) return FromHttp(res->status, res->body, method + " " + path);
@@ -67,7 +96,7 @@ Result<Json> ControlClient::Request(const std::string& method, const std::string
 }
 
 Result<Json> ControlClient::Health() {
-  auto j = Request("GET", "/health");
+  auto j = Request("GET", "/health", /*with_token=*/false);
   if (!j.ok()) {
     if (j.status().code() == Status::Code::kUnavailable) return j;
     return Status::FailedPrecondition("something that is not llmdesk answers on " + url() + ": " + j.status().message());
@@ -110,7 +139,9 @@ Status ControlClient::Approve(const std::string& run, const std::string& call_id
   req.method = "POST";
   req.url = url() + "/api/chat/" + PercentEncode(run) + "/approve";
   req.headers = {{"Content-Type", "application/json"}};
-  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  auto auth = AuthHeader();
+  if (!auth.ok()) return auth.status();
+  if (!auth->empty()) req.headers.emplace_back("Authorization", *auth);
   req.body = Json{{"call_id", call_id}, {"answer", answer}}.dump();
   req.timeout = std::chrono::seconds(10);
   auto res = http_->Send(req);
@@ -126,8 +157,10 @@ Status ControlClient::Stream(const std::string& method, const std::string& path,
   req.url = url() + path;
   req.body = body;
   if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  auto auth = AuthHeader();
+  if (!auth.ok()) return auth.status();
+  if (!auth->empty()) req.headers.emplace_back("Authorization", *auth);
   req.headers.emplace_back("Accept", "text/event-stream");
-  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   req.connect_timeout = std::chrono::milliseconds(500);
   if (cancel) req.cancelled = [cancel] { return cancel->load(); };
   net::SseParser parser;

@@ -29,14 +29,15 @@
 //
 // Threads: the net::HttpServer's (IO threads and a worker pool for the handlers). An SSE stream holds
 // no thread: manager callbacks write to it and never block on a client; each client has its own
-// bounded EventQueue in front of its stream, and when the client does not keep up, events are dropped
+// bounded EventQueue (common/event_bus.h) in front of its stream, and when the client does not keep up, events are dropped
 // and it gets one `event: dropped` ({"dropped":N}) marker where the gap is. At most max_streams streams
 // are open (503 beyond). Stop() (and the destructor) ends every SSE stream, stops listening and joins
 // all threads. A vanished client costs an EPIPE on its socket, never a SIGPIPE.
 //
 // Errors: Start() returns Unavailable naming the holder (PID and command) when the port is taken.
 // ControlClient returns Unavailable when nothing answers (no daemon), FailedPrecondition when
-// something that is not llmdesk answers, and the server's message with a matching code otherwise
+// something that is not llmdesk answers, PermissionDenied (and never sends the gateway token) when the
+// port is held by a process that is not llmdesk, and the server's message with a matching code otherwise
 // (404 NotFound, 409 FailedPrecondition, 401/403 PermissionDenied).
 #pragma once
 
@@ -55,6 +56,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/event_bus.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "manager/manager.h"
@@ -84,27 +86,6 @@ const char* KindName(manager::Event::Kind kind);
 std::optional<manager::State> StateFromString(const std::string& text);
 
 // ---- Server -------------------------------------------------------------------------------------------
-// The frames waiting for one SSE client: bounded, never blocks the pusher (the manager's thread). On
-// overflow the newest frames are dropped and PopAll emits one `event: dropped` ({"dropped":N}) frame
-// where the gap is. Thread-safe.
-class EventQueue {
- public:
-  explicit EventQueue(size_t capacity);
-  void Push(std::string frame);
-  // Moves every queued frame (plus a drop marker) into `out`, waiting up to `wait` for the first one.
-  // Returns false once the queue is closed (the frames queued before Close() are still delivered).
-  bool PopAll(std::vector<std::string>& out, std::chrono::milliseconds wait);
-  void Close();
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> frames_;
-  const size_t capacity_;
-  uint64_t dropped_ = 0;
-  bool closed_ = false;
-};
-
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8760;                      // 0 = any free port (tests)
@@ -168,13 +149,19 @@ class ControlClient {
   std::string url() const;
 
  private:
-  Result<nlohmann::json> Request(const std::string& method, const std::string& path);
+  Result<nlohmann::json> Request(const std::string& method, const std::string& path, bool with_token = true);
+  // The token goes only to llmdesk: before the first request that carries it, the process holding the port
+  // must be this llmdesk program (its /proc/PID/exe is ours, or named llmdesk). PermissionDenied otherwise.
+  Status VerifyPeer();
+  // The Authorization header to send: none without a token, or when the peer is not verified (see above).
+  Result<std::string> AuthHeader();
   Status Stream(const std::string& method, const std::string& path, const std::string& body,
                 const std::function<bool(const std::string&, const nlohmann::json&)>& on_data,
                 const std::atomic<bool>* cancel);
   std::string host_;
   int port_;
   std::string token_;
+  bool peer_verified_ = false;
   std::unique_ptr<net::HttpClient> http_;  // keeps its connection between calls
 };
 

@@ -86,10 +86,15 @@ struct ControlServer::Impl {
 };
 
 void ControlServer::Impl::Routes() {
-  http->Route("GET", "/health", [this](Request&) {
-    return Response::Json(200, {{"status", "ok"}, {"service", "llmdesk"}, {"version", LLMDESK_VERSION},
-                                {"pid", ::getpid()}, {"config", manager.config().source}});
-  });
+  // Public (no token): a client must be able to tell llmdesk from something else on the port before it
+  // sends its token (ControlClient::VerifyPeer).
+  http->Route(
+      "GET", "/health",
+      [this](Request&) {
+        return Response::Json(200, {{"status", "ok"}, {"service", "llmdesk"}, {"version", LLMDESK_VERSION},
+                                    {"pid", ::getpid()}, {"config", manager.config().source}});
+      },
+      {.public_route = true});
   http->Route("GET", "/api/ports", [this](Request&) {
     Json out = Json::array();
     for (const auto& use : BuildPortReport(manager.config(), manager.List(), ::getpid())) out.push_back(ToJson(use));

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "net/http_client.h"
+
 namespace llmdesk::manager {
 
 struct ProbeResult {
@@ -43,6 +45,7 @@ class Prober {
   };
   void Run();
   OnResult on_result_;
+  net::HttpClient http_;  // keeps the connection to the engine between probes
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Request> request_;

@@ -13,20 +13,9 @@
 
 #include "common/status.h"
 
-namespace httplib {
-class Server;
-class Client;
-}  // namespace httplib
-
 namespace llmdesk::net {
 
 struct Request;
-
-// Transitional, for code still on cpp-httplib (the manager's health prober, tests' stand-in engines, the
-// benches): TCP_NODELAY on (with Nagle a keep-alive JSON loop costs ~40 ms per request), SO_REUSEADDR
-// and never SO_REUSEPORT. Defined in httplib_legacy.cpp; goes when the last caller moves to net::.
-void ConfigureServer(httplib::Server& server);
-void ConfigureClient(httplib::Client& client);
 
 // "127.0.0.1", "::1", "localhost" (and the rest of 127.0.0.0/8).
 bool IsLoopbackAddress(std::string_view host);

@@ -27,11 +27,6 @@ nlohmann::json Tool::Describe() const {
   return d;
 }
 
-const std::vector<std::string>& BuiltinToolNames() {
-  static const std::vector<std::string> kNames = {kCalculatorTool, kWeatherTool, kTimeTool, kUnitsTool};
-  return kNames;
-}
-
 // One immutable tool set. Lookups by name go through `by_name`; `tools` keeps the listing order.
 struct Registry::Snapshot {
   std::vector<std::shared_ptr<const Tool>> tools;

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "tools/names.h"  // the built-in tools' names (kCalculatorTool, ..., BuiltinToolNames)
 
 namespace llmdesk::tools {
 
@@ -69,13 +70,6 @@ struct Options {                               // where the outside world is (te
   std::chrono::milliseconds http_timeout{10000};
 };
 
-// The names of the built-in tools, one constant each: BuiltinTools() and the tools' own definitions use
-// these, and config::AllToolNames() must list the same (tools_registry_test checks it).
-inline constexpr const char* kCalculatorTool = "calculator";
-inline constexpr const char* kWeatherTool = "get_weather";
-inline constexpr const char* kTimeTool = "get_time";
-inline constexpr const char* kUnitsTool = "convert_units";
-const std::vector<std::string>& BuiltinToolNames();  // in that order
 
 class Registry {
  public:

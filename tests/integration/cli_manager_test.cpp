@@ -9,6 +9,9 @@
 
 #include "integration/cli_manager_helpers.h"
 #include "support/child_process.h"
+#include "config/config.h"
+#include "manager/manager.h"
+#include "net/http_server.h"
 #include "net/ports.h"
 
 namespace llmdesk::test {
@@ -322,6 +325,61 @@ TEST_F(CliManager, KillNineOfServeLeavesNoEngineAndNextServeStartsClean) {
   EXPECT_EQ(RunLlmdesk({"status"}).exit_code, 0);
   next->Signal(SIGTERM);
   EXPECT_EQ(next->Wait(60s), 0) << next->Output();
+}
+
+}  // namespace
+}  // namespace llmdesk::test
+
+namespace llmdesk::test {
+namespace {
+
+// `llmdesk logs NAME` without a daemon reads the file the manager writes for that name, whose characters
+// the manager escapes: a name with ':' must not be looked up under a different (unescaped) file.
+TEST_F(CliManager, LogsOfANameWithAColonReadTheManagersFile) {
+  std::string yaml = "engine:\n  llama_server: " + engine_->exe.string() + "\nmodels:\n  \"a:b\":\n    model: " +
+                     engine_->model.string() + "\n    port: " + std::to_string(port_) + "\n";
+  auto config_path = dir_.Write("llm_backends.yaml", yaml);
+  auto loaded = config::LoadFile(config_path, config::ProcessEnv());
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors().empty() ? "" : loaded.errors()[0].ToString());
+  const auto logs = dir_.path() / "state" / "llmdesk" / "logs";
+  const auto real = manager::LogFilePath(loaded.config, "a:b", logs);
+  std::filesystem::create_directories(real.parent_path());
+  std::ofstream(real) << "first line\nwritten by the manager for a:b\n";
+  std::ofstream(logs / "a:b.log") << "a decoy at the unescaped name\n";
+  auto r = RunLlmdesk({"logs", "a:b", "-n", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "written by the manager for a:b\n");
+}
+
+// The CLI sends its gateway token only to llmdesk: a process that answers /health like llmdesk on the
+// gateway port but is another program (this test binary) never sees it.
+TEST_F(CliManager, TheTokenIsNeverSentToAPortHeldBySomethingElse) {
+  std::mutex mu;
+  std::vector<std::string> auth_headers;
+  net::HttpServer impostor({.host = "127.0.0.1", .port = gateway_, .token = ""});
+  auto record = [&](net::Request& req) {
+    std::lock_guard lock(mu);
+    auth_headers.push_back(req.Header("Authorization"));
+  };
+  impostor.Route("GET", "/health", [&](net::Request& req) {
+    record(req);
+    return net::Response::Json(200, {{"status", "ok"}, {"service", "llmdesk"}, {"pid", 1}});
+  });
+  impostor.Route("GET", "/api/backends", [&](net::Request& req) {
+    record(req);
+    return net::Response::Json(200, Json::array());
+  });
+  ASSERT_TRUE(impostor.Bind().ok());
+  ASSERT_TRUE(impostor.Start().ok());
+  WriteConfig("fallback", "s3cret");
+  auto status = RunLlmdesk({"status"});
+  EXPECT_NE(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("which is not llmdesk; the gateway token is not sent to it"), std::string::npos)
+      << status.out;
+  impostor.Stop();
+  std::lock_guard lock(mu);
+  for (const auto& h : auth_headers) EXPECT_EQ(h, "") << "the token reached a program that is not llmdesk";
+  EXPECT_FALSE(auth_headers.empty()) << "the CLI did not even ask /health";
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ class McpHttpTest : public ::testing::Test {
   httplib::Client client{"127.0.0.1", running.port()};
 
   void SetUp() override {
-    net::ConfigureClient(client);
+    client.set_tcp_nodelay(true);
     client.set_read_timeout(std::chrono::seconds(30));
   }
 

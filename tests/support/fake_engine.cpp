@@ -29,7 +29,6 @@
 #include <string>
 #include <thread>
 
-#include "net/http_policy.h"
 
 namespace {
 
@@ -115,7 +114,12 @@ int main(int argc, char** argv) {
   }
 
   httplib::Server server;
-  llmdesk::net::ConfigureServer(server);
+  // As llmdesk's own listeners: TCP_NODELAY, SO_REUSEADDR (TIME_WAIT never blocks a restart), no SO_REUSEPORT.
+  server.set_tcp_nodelay(true);
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   std::atomic<bool> loaded{false};
   std::atomic<bool> recorded{false};
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {

@@ -71,7 +71,7 @@ TEST(ConfigLoader, ExampleFileIsValidAndComplete) {
   auto r = LoadFile(std::string(LLMDESK_SOURCE_DIR) + "/examples/llm_backends.yaml", FakeEnv({{"HOME", "/h"}}));
   for (const auto& d : r.errors()) ADD_FAILURE() << d.ToString();
   const Config& c = r.config;
-  EXPECT_EQ(c.tool_server.tools, AllToolNames());
+  EXPECT_EQ(c.tool_server.tools, tools::BuiltinToolNames());
   ASSERT_NE(c.FindModel("default"), nullptr);
   const ModelConfig& m = *c.FindModel("default");
   EXPECT_EQ(m.model, "/h/models/qwen2.5-1.5b-instruct-q4_k_m.gguf");

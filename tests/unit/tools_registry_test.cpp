@@ -24,9 +24,9 @@ std::string Text(const ToolResult& r) {
 // only would be accepted by config and then silently missing, or registered but never enabled.
 TEST(Registry, ConfigToolNamesAreTheBuiltinTools) {
   std::vector<std::string> registered;
-  for (const auto& t : BuiltinTools(config::AllToolNames()).List()) registered.push_back(t->name);
-  EXPECT_EQ(registered, config::AllToolNames());
-  EXPECT_EQ(BuiltinToolNames(), config::AllToolNames());
+  for (const auto& t : BuiltinTools(BuiltinToolNames()).List()) registered.push_back(t->name);
+  EXPECT_EQ(registered, BuiltinToolNames());
+  EXPECT_EQ(config::ToolServerConfig{}.tools, BuiltinToolNames());
 }
 
 // A stand-in for an external MCP server behind the provider seam: its tools forward to it by the
