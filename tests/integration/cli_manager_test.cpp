@@ -351,6 +351,29 @@ TEST_F(CliManager, LogsOfANameWithAColonReadTheManagersFile) {
   EXPECT_EQ(r.out, "written by the manager for a:b\n");
 }
 
+// A second Ctrl-C does not wait for the stop grace: an engine that ignores SIGTERM (stop_grace 60 s) is
+// killed at once, and `up` exits within seconds.
+TEST_F(CliManager, ASecondCtrlCKillsAnEngineThatIgnoresSigterm) {
+  std::string yaml = "engine:\n  llama_server: " + BinPath("llmdesk-fake-engine").string() + "\n" +
+                     "gateway: {port: " + std::to_string(gateway_) + "}\ntool_server: {port: " +
+                     std::to_string(tool_port_) + "}\nmodels:\n  m:\n    model: " + engine_->model.string() +
+                     "\n    port: " + std::to_string(port_) + "\n    args: [--ignore-sigterm]\n    stop_grace: 60\n";
+  dir_.Write("llm_backends.yaml", yaml);
+  auto up = Llmdesk({"up", "m"});
+  auto ready = up->WaitFor("m +starting -> ready +port \\d+ +pid (\\d+)");
+  ASSERT_TRUE(ready) << up->Output();
+  const pid_t engine = std::stoi((*ready)[1]);
+  up->Signal(SIGINT);
+  ASSERT_TRUE(up->WaitFor("ready -> stopping")) << up->Output();
+  const auto second = std::chrono::steady_clock::now();
+  up->Signal(SIGINT);
+  auto code = up->Wait(30s);
+  ASSERT_TRUE(code.has_value()) << "up still waits for the 60 s grace after a second Ctrl-C: " << up->Output();
+  EXPECT_LT(std::chrono::steady_clock::now() - second, 15s) << up->Output();
+  EXPECT_TRUE(GoneWithin(engine, 2s)) << up->Output();
+  EXPECT_NE(up->Output().find("second signal"), std::string::npos) << up->Output();
+}
+
 // The CLI sends its gateway token only to llmdesk: a process that answers /health like llmdesk on the
 // gateway port but is another program (this test binary) never sees it.
 TEST_F(CliManager, TheTokenIsNeverSentToAPortHeldBySomethingElse) {
