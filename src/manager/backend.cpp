@@ -58,17 +58,7 @@ bool Backend::Transition(State expected, State to, std::string reason) {
     status_.port = 0;
   }
   host_.Publish(*this);
-  Event e;
-  e.kind = Event::Kind::kState;
-  e.backend = status_.name;
-  e.old_state = from;
-  e.new_state = to;
-  e.port = status_.port;
-  e.pid = status_.pid;
-  e.reason = status_.reason;
-  e.progress = status_.progress;
-  e.stage = status_.stage;
-  host_.Emit(std::move(e));
+  host_.Emit(EventFor(status_, Event::Kind::kState, from));
   return true;
 }
 

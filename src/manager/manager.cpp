@@ -21,6 +21,20 @@ std::string BackendStatus::url() const {
   return port ? "http://127.0.0.1:" + std::to_string(port) : "";
 }
 
+Event EventFor(const BackendStatus& s, Event::Kind kind, State old_state) {
+  Event e;
+  e.kind = kind;
+  e.backend = s.name;
+  e.old_state = old_state;
+  e.new_state = s.state;
+  e.port = s.port;
+  e.pid = s.pid;
+  e.reason = s.reason;
+  e.progress = s.progress;
+  e.stage = s.stage;
+  return e;
+}
+
 // ---- Lease ----------------------------------------------------------------------------------------------
 
 Lease::Lease(Lease&& other) noexcept : hold_(std::move(other.hold_)), status_(std::move(other.status_)) {}

@@ -120,6 +120,9 @@ struct BackendStatus {
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
 };
 
+// An event about `status` as it is now (backend, new_state = its state, port, pid, reason, progress, stage).
+Event EventFor(const BackendStatus& status, Event::Kind kind, State old_state);
+
 struct Options {
   config::Config config;
   std::filesystem::path llama_server;  // empty = engine::LocateLlamaServer(config.engine)

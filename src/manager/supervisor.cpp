@@ -243,17 +243,9 @@ Subscription Supervisor::Subscribe(std::function<void(const Event&)> fn, bool re
     std::vector<Event> replay;
     for (const auto& b : backends_) {
       const auto& s = b->status();
-      Event e;
-      e.kind = Event::Kind::kState;
+      Event e = EventFor(s, Event::Kind::kState, s.state);
       e.seq = next_seq_++;
       e.time = std::chrono::system_clock::now();
-      e.backend = s.name;
-      e.old_state = e.new_state = s.state;
-      e.port = s.port;
-      e.pid = s.pid;
-      e.reason = s.reason;
-      e.progress = s.progress;
-      e.stage = s.stage;
       replay.push_back(std::move(e));
     }
     return replay;
