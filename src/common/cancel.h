@@ -32,4 +32,21 @@ class CancelToken {
   mutable std::map<uint64_t, std::function<void()>> callbacks_;
 };
 
+// RAII for OnCancel/Forget: `fn` runs if the token is cancelled while the watch lives (or at once if it
+// already was); after the destructor it neither runs nor is running. A null token watches nothing.
+class CancelWatch {
+ public:
+  CancelWatch(const CancelToken* token, std::function<void()> fn)
+      : token_(token), id_(token ? token->OnCancel(std::move(fn)) : 0) {}
+  ~CancelWatch() {
+    if (token_ && id_) token_->Forget(id_);
+  }
+  CancelWatch(const CancelWatch&) = delete;
+  CancelWatch& operator=(const CancelWatch&) = delete;
+
+ private:
+  const CancelToken* token_;
+  uint64_t id_;
+};
+
 }  // namespace llmdesk

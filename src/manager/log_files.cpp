@@ -78,10 +78,10 @@ Status FollowLogFile(const std::filesystem::path& path, const std::function<bool
   if (!notify.valid() || !wake.valid() ||
       inotify_add_watch(notify.get(), path.c_str(), IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF) < 0)
     return Status::IoError("cannot watch " + path.string());
-  const uint64_t watch = cancel ? cancel->OnCancel([&wake] {
+  CancelWatch wake_on_cancel(cancel, [&wake] {
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(wake.get(), &one, sizeof(one));
-  }) : 0;
+  });
   Status result;
   for (bool going = !(cancel && cancel->cancelled()); going;) {
     pollfd fds[2] = {{notify.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
@@ -103,7 +103,6 @@ Status FollowLogFile(const std::filesystem::path& path, const std::function<bool
       break;
     }
   }
-  if (cancel) cancel->Forget(watch);
   return result;
 }
 

@@ -11,8 +11,6 @@ Status NoSuchBackend(const std::string& name) { return Status::NotFound("no back
 
 std::string PortSuffix(const BackendStatus& s) { return s.port ? " on port " + std::to_string(s.port) : ""; }
 
-// How often a waiting Acquire looks at its cancel token between state changes.
-constexpr auto kCancelCheck = std::chrono::milliseconds(20);
 
 }  // namespace
 
@@ -143,18 +141,20 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
     if (hold->wake) hold->wake();
   };
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A cancel wakes the wait at once instead of being noticed on the next state change.
+  CancelWatch wake_on_cancel(cancel, [this] { sup_->WakeWaiters(); });
   std::optional<uint64_t> requested;  // the start serial we asked to move past
   for (;;) {
-    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kCancelCheck);
     auto [snap, changed] = sup_->WaitSnapshot(
         *i,
         [&](const Snapshot& s) {
+          if (cancel && cancel->cancelled()) return true;
           const State st = s.status.state;
           if (st == State::kReady) return true;
           if (!requested) return st == State::kStopped || st == State::kFailed;
           return s.start_serial > *requested && (st == State::kFailed || st == State::kStopped);
         },
-        slice);
+        deadline);
     (void)changed;
     const State st = snap.status.state;
     if (st == State::kReady) {
@@ -165,6 +165,10 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
       }
       if (!draining) return Lease(hold, snap.status);
       continue;  // a ttl stop is being published: look again
+    }
+    if (cancel && cancel->cancelled()) {
+      give_back();
+      return Status::Cancelled("gave up waiting for '" + name + "' (cancelled)");
     }
     if (requested && snap.start_serial > *requested) {
       if (st == State::kFailed) {
@@ -177,10 +181,6 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
       requested = snap.start_serial;
       sup_->Post(*i, [seen = snap.start_serial](Backend& b) { b.StartIfNotStartedSince(seen); });
       continue;
-    }
-    if (cancel && cancel->cancelled()) {
-      give_back();
-      return Status::Cancelled("gave up waiting for '" + name + "' (cancelled)");
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       give_back();

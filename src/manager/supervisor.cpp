@@ -226,6 +226,12 @@ std::pair<Snapshot, bool> Supervisor::WaitSnapshot(size_t i, const std::function
   return {snapshot_[i], ok};
 }
 
+void Supervisor::WakeWaiters() const {
+  // Taking the lock orders this after a waiter's predicate check, so the wake-up cannot be lost.
+  { std::lock_guard lock(status_mu_); }
+  status_cv_.notify_all();
+}
+
 bool Supervisor::WaitAll(const std::function<bool(const BackendStatus&)>& pred,
                          std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock lock(status_mu_);

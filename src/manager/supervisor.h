@@ -61,6 +61,8 @@ class Supervisor final : public BackendHost {
   // Waits until pred(snapshot of i) or the deadline; returns the last snapshot seen and whether pred held.
   std::pair<Snapshot, bool> WaitSnapshot(size_t i, const std::function<bool(const Snapshot&)>& pred,
                                          std::chrono::steady_clock::time_point deadline) const;
+  // Makes every WaitSnapshot/WaitAll look at its predicate again (e.g. a waiter's cancel token fired).
+  void WakeWaiters() const;
   bool WaitAll(const std::function<bool(const BackendStatus&)>& pred,
                std::chrono::steady_clock::time_point deadline) const;
   std::shared_ptr<Lease::Hold> hold(size_t i) const { return holds_[i]; }

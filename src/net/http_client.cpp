@@ -190,7 +190,8 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
 
   lib->multi_add_handle(multi.get(), h);
   CURLM* m = multi.get();
-  const uint64_t wake = req.cancel ? req.cancel->OnCancel([this, m] { lib->multi_wakeup(m); }) : 0;
+  // Declared after `multi`, so it is forgotten before the handle goes away.
+  CancelWatch wake_on_cancel(req.cancel, [this, m] { lib->multi_wakeup(m); });
   bool cancelled = req.cancel && req.cancel->cancelled();
   bool idle_expired = false;
   t.last_activity = Clock::now();
@@ -214,7 +215,6 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
     int ms = req.cancelled || req.idle_timeout.count() > 0 ? static_cast<int>(wait.count()) : 1000;
     lib->multi_poll(m, nullptr, 0, ms, nullptr);
   }
-  if (req.cancel) req.cancel->Forget(wake);
 
   CURLcode rc = CURLE_OK;
   int left = 0;
