@@ -30,9 +30,18 @@ struct ToolCall {
   std::string expect;  // a piece of the result text that shows the call reached the tool
 };
 
+// The inputSchema of the listed tool `name` (null when absent).
+json SchemaOf(const std::vector<json>& tools, const std::string& name) {
+  for (const auto& t : tools)
+    if (t.value("name", "") == name && t.contains("inputSchema")) return t["inputSchema"];
+  return nullptr;
+}
+
 // What each scenario's test server offers to be called (see the suite's scenario sources).
-std::vector<ToolCall> CallsFor(const std::string& scenario) {
+std::vector<ToolCall> CallsFor(const std::string& scenario, const std::vector<json>& tools) {
   if (scenario == "tools_call") return {{"add_numbers", {{"a", 5}, {"b", 3}}, "8"}};
+  if (scenario == "json-schema-2020-12-preservation")  // suite 0.2.0: hand the schema back as we hold it
+    return {{"json_schema_echo", {{"schema", SchemaOf(tools, "json_schema_2020_12_tool")}}, "echoed"}};
   if (scenario == "sse-retry") return {{"test_reconnection", json::object(), "completed"}};
   if (scenario == "elicitation-sep1034-client-defaults")
     return {{"test_client_elicitation_defaults", json::object(), "Elicitation completed"}};
@@ -69,7 +78,7 @@ int main(int argc, char** argv) {
   if (!tools.ok()) return Fail("tools/list: " + tools.status().ToString());
   std::printf("tools/list: %zu tool(s)\n", tools->size());
 
-  for (const auto& call : CallsFor(scenario)) {
+  for (const auto& call : CallsFor(scenario, *tools)) {
     auto result = (*client)->CallTool(call.name, call.arguments, Clock::now() + std::chrono::seconds(20));
     if (!result.ok()) return Fail("tools/call " + call.name + ": " + result.status().ToString());
     const std::string text = llmdesk::mcp::ResultText(*result);

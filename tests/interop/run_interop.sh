@@ -17,6 +17,8 @@
 #                             every check must pass (initialize, tools_call, sse-retry)
 #   conformance-client-others the remaining 2025-11-25 client scenarios (auth suite, elicitation
 #                             defaults) against expected-failures-client-2025-11-25.txt
+#   conformance-client-next-2025-11-25  newest 0.2.0 alpha, `client --requirements 2025-11-25` (all of
+#                             its client scenarios) against expected-failures-client-next-2025-11-25.txt
 #
 # HTTP cases start `llmdesk tool-server` on a free 127.0.0.1 port, wait until it accepts connections
 # (bounded; an early exit is detected at once), run the client, and always stop the server (trap).
@@ -138,6 +140,7 @@ run_conformance() {  # run_conformance CLI_JS EXPECTED_TXT_OR_EMPTY ARGS...
 # The suite's client mode: it starts its own test server per scenario and runs "$LLMDESK URL" with
 # MCP_CONFORMANCE_SCENARIO set. run_client_conformance EXPECTED_TXT_OR_EMPTY ARGS... (--scenario X or --suite Y)
 CONFORMANCE_0116="$MODULES/@modelcontextprotocol/conformance/dist/index.js"
+CLIENT_SUITE="$CONFORMANCE_0116"  # the newest 0.2.0 alpha for conformance-client-next-*
 run_client_conformance() {
   local expected="$1"; shift
   # The suite splits --command at spaces before running it through a shell.
@@ -147,9 +150,9 @@ run_client_conformance() {
     baseline_yaml "$expected" "$SCRATCH/baseline.yml" client
     args+=(--expected-failures "$SCRATCH/baseline.yml")
   fi
-  echo "run_interop: conformance 0.1.16 ${args[*]}"
+  echo "run_interop: $(basename "$(dirname "$(dirname "$CLIENT_SUITE")")") ${args[*]}"
   local rc=0
-  (cd "$SCRATCH" && timeout --kill-after=10 600 "$NODE22" "$CONFORMANCE_0116" "${args[@]}") || rc=$?
+  (cd "$SCRATCH" && timeout --kill-after=10 600 "$NODE22" "$CLIENT_SUITE" "${args[@]}") || rc=$?
   return "$rc"
 }
 
@@ -226,6 +229,17 @@ case "$CASE" in
     "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" "$expected" || { [ "$rc" -ne 0 ] || rc=1; }
     [ "$rc" -eq 0 ] || die "client scenarios differ from $(basename "$expected"); see the FAILED and NOW PASSING lines above"
     echo "run_interop: conformance client (others) as expected"
+    ;;
+  conformance-client-next-2025-11-25)
+    # Every client scenario the newest 0.2.0 alpha requires for 2025-11-25 (it adds schema preservation
+    # and more auth), in one run, against its own expected-failures list.
+    CLIENT_SUITE="$MODULES/conformance-next/dist/index.js"
+    expected="$HERE/expected-failures-client-next-2025-11-25.txt"
+    rc=0
+    run_client_conformance "$expected" --requirements 2025-11-25 || rc=$?
+    "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" "$expected" || { [ "$rc" -ne 0 ] || rc=1; }
+    [ "$rc" -eq 0 ] || die "client scenarios differ from $(basename "$expected"); see the FAILED and NOW PASSING lines above"
+    echo "run_interop: conformance client (0.2.0 alpha, 2025-11-25) as expected"
     ;;
   *) die "unknown case '$CASE'" ;;
 esac
