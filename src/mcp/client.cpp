@@ -35,12 +35,26 @@ std::string ResultText(const json& result) {
   return out;
 }
 
-Client::Client(ServerSpec spec, std::unique_ptr<Transport> transport)
-    : spec_(std::move(spec)), transport_(std::move(transport)) {}
+json AnswerServerRequest(const json& request, const ServerRequestHandler& handler) {
+  const json id = request.value("id", json());
+  const std::string method = request.contains("method") && request["method"].is_string() ? request["method"].get<std::string>() : "";
+  if (method == "ping") return ResultReply(id, json::object());
+  if (!handler) return ErrorReply(id, {rpc::kMethodNotFound, "llmdesk does not offer " + method, nullptr});
+  const json params = request.contains("params") && request["params"].is_object() ? request["params"] : json::object();
+  auto answer = handler(method, params);
+  if (answer.ok()) return ResultReply(id, std::move(answer).value());
+  int code = rpc::kInternalError;
+  if (answer.status().code() == Status::Code::kNotFound) code = rpc::kMethodNotFound;
+  if (answer.status().code() == Status::Code::kInvalidArgument) code = rpc::kInvalidParams;
+  return ErrorReply(id, {code, answer.status().message(), nullptr});
+}
+
+Client::Client(ServerSpec spec, std::unique_ptr<Transport> transport, json capabilities, bool listen)
+    : spec_(std::move(spec)), transport_(std::move(transport)), capabilities_(std::move(capabilities)), listen_(listen) {}
 
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::HttpClient* http) {
+Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::HttpClient* http, ClientOptions options) {
   auto on_notification = [name = spec.name](const json& message) {
     if (message.value("method", "") == "notifications/message" && message.contains("params"))
       spdlog::info("mcp {}: {}", name, Dump(message["params"].value("data", json())));
@@ -48,15 +62,16 @@ Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::Htt
   std::unique_ptr<Transport> transport;
   if (!spec.url.empty()) {
     if (!http) return Status::InvalidArgument("MCP server '" + spec.name + "' is an HTTP server, but no HTTP client was given");
-    transport = MakeHttpTransport(*http, spec, on_notification);
+    transport = MakeHttpTransport(*http, spec, on_notification, options.on_request);
   } else if (!spec.command.empty()) {
-    auto made = MakeStdioTransport(spec, on_notification);
+    auto made = MakeStdioTransport(spec, on_notification, options.on_request);
     if (!made.ok()) return made.status();
     transport = std::move(made).value();
   } else {
     return Status::InvalidArgument("MCP server '" + spec.name + "' has neither a command nor a url");
   }
-  std::unique_ptr<Client> client(new Client(spec, std::move(transport)));
+  json capabilities = options.capabilities.is_object() ? std::move(options.capabilities) : json::object();
+  std::unique_ptr<Client> client(new Client(spec, std::move(transport), std::move(capabilities), options.listen));
   if (Status s = client->Initialize(Clock::now() + spec.connect_timeout); !s.ok()) return s;
   return client;
 }
@@ -65,7 +80,7 @@ Status Client::Initialize(Clock::time_point deadline) {
   std::lock_guard lock(init_mu_);
   transport_->SetSession("", "");
   json params = {{"protocolVersion", kVersionLatestStateful},
-                 {"capabilities", json::object()},
+                 {"capabilities", capabilities_},
                  {"clientInfo", {{"name", "llmdesk"}, {"version", LLMDESK_VERSION}}}};
   auto reply = transport_->Request(MakeRequest(next_id_++, "initialize", params), deadline, nullptr);
   if (!reply.ok()) return reply.status();
@@ -80,7 +95,9 @@ Status Client::Initialize(Clock::time_point deadline) {
   protocol_version_ = version;
   server_info_ = result.value("serverInfo", json::object());
   transport_->SetSession(transport_->ReceivedSession(), version);
-  return transport_->Notify(MakeNotification("notifications/initialized"));
+  if (Status s = transport_->Notify(MakeNotification("notifications/initialized")); !s.ok()) return s;
+  if (listen_) transport_->Listen();
+  return Status::Ok();
 }
 
 Result<json> Client::Call(const std::string& method, json params, Clock::time_point deadline,

@@ -6,11 +6,16 @@
 //    `MCP-Protocol-Version` go on every later request; a 404 for a request with a session means the session
 //    is gone: the client initializes again and retries the request once.
 //  - HTTP replies may be JSON or an SSE stream; in a stream, notifications before the reply are passed to
-//    the handler and the reply ends the request. A stream that closes before the reply is resumed with
-//    GET + Last-Event-ID after the `retry:` delay the server gave (bounded attempts).
+//    the handler and the reply ends the request. A stream that ends before the reply — closed by the server
+//    (SEP-1699 polling) or dropped — is resumed with GET + Last-Event-ID after the `retry:` delay the server
+//    gave (1 s when it gave none), for as long as the deadline allows; resumes that bring no new event are
+//    bounded (kMaxIdleResumes in client_http.cpp).
 //  - stdio: the command is spawned with argv (never a shell) in its own process group, with PDEATHSIG;
 //    one JSON-RPC message per line each way; its stderr is kept (the last lines name what went wrong when it
-//    dies). Requests from the server we do not serve (sampling, elicitation, roots) get -32601; ping gets {}.
+//    dies).
+//  - Requests from the server (elicitation/create, sampling/createMessage, roots/list) go to
+//    ClientOptions::on_request when one is given (its capabilities are declared in initialize); without one,
+//    or for a method the handler does not serve (NotFound), they get -32601. ping gets {}.
 //  - ListTools() follows `nextCursor` pages; CallTool() returns the MCP result (isError results are results).
 //  - Cancel: when the CancelToken fires during a request, `notifications/cancelled` goes to the server
 //    and the call returns Cancelled at once.
@@ -22,10 +27,12 @@
 // Threads: a Client is thread-safe; requests may run concurrently (replies are matched by id).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,6 +56,30 @@ struct ServerSpec {
   std::chrono::milliseconds connect_timeout{10000};  // spawn/connect + initialize
 };
 
+// Answers a request the server sent: the result object, or a non-ok Status sent back as a JSON-RPC error
+// (NotFound → -32601, InvalidArgument → -32602, others → -32603). Runs on the thread that read the request
+// (the reply stream's or the stdio reader's), so it must answer promptly.
+using ServerRequestHandler =
+    std::function<Result<nlohmann::json>(const std::string& method, const nlohmann::json& params)>;
+
+struct ClientOptions {
+  // Declared in initialize, e.g. {"elicitation": {"form": {}}}; only what on_request really serves.
+  nlohmann::json capabilities = nlohmann::json::object();
+  ServerRequestHandler on_request;  // empty: every server request but ping gets -32601
+  // HTTP: after initialize, keep the server's standalone SSE stream (GET) open for requests and
+  // notifications not tied to one of ours (servers that send elicitation that way); see Transport::Listen.
+  bool listen = false;
+};
+
+// The JSON-RPC reply to a request the server sent (`request` has "id" and "method"): ping → {}, else
+// `handler`'s answer (see ServerRequestHandler), -32601 without a handler. For the transports.
+nlohmann::json AnswerServerRequest(const nlohmann::json& request, const ServerRequestHandler& handler);
+
+// An elicitation/create answer for a client that cannot ask a person: accepts a form request with the
+// `default` of every property of its requestedSchema (SEP-1034) — {"action":"accept","content":{...}} —
+// and declines when a required property has no default or the request is not a form (URL mode).
+nlohmann::json AcceptElicitationWithDefaults(const nlohmann::json& params);
+
 // How messages travel; one implementation per transport (client_http.cpp, client_stdio.cpp).
 class Transport {
  public:
@@ -65,17 +96,26 @@ class Transport {
   // Whether the last failure means "the session is gone: initialize again".
   virtual bool SessionLost(const Status& failure) const = 0;
   virtual std::string Describe() const = 0;  // "stdio: npx -y ..." / "http://..."
+  // HTTP: opens the server's standalone SSE stream (GET) on a thread the transport owns; what arrives goes to
+  // the notification and request handlers. Reopened with Last-Event-ID after the server's `retry:` delay when
+  // it ends; given up when the server offers none (e.g. 405) or after 3 failed connects in a row. Returns once
+  // the server answered the GET (at most 5 s), so the stream is open before the next request. Idempotent
+  // while the stream runs (called again after a re-initialize). stdio always listens: nothing to do.
+  virtual void Listen() {}
 };
 
 std::unique_ptr<Transport> MakeHttpTransport(net::HttpClient& http, const ServerSpec& spec,
-                                             std::function<void(const nlohmann::json&)> on_notification);
+                                             std::function<void(const nlohmann::json&)> on_notification,
+                                             ServerRequestHandler on_request = nullptr);
 Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
-                                                      std::function<void(const nlohmann::json&)> on_notification);
+                                                      std::function<void(const nlohmann::json&)> on_notification,
+                                                      ServerRequestHandler on_request = nullptr);
 
 class Client {
  public:
   // Connects (spawns for stdio) and initializes. `http` must outlive the client (HTTP servers only).
-  static Result<std::unique_ptr<Client>> Connect(const ServerSpec& spec, net::HttpClient* http);
+  static Result<std::unique_ptr<Client>> Connect(const ServerSpec& spec, net::HttpClient* http,
+                                                 ClientOptions options = {});
   ~Client();
 
   Result<std::vector<nlohmann::json>> ListTools(std::chrono::milliseconds timeout = std::chrono::seconds(30));
@@ -89,7 +129,7 @@ class Client {
   const std::string& protocol_version() const { return protocol_version_; }
 
  private:
-  Client(ServerSpec spec, std::unique_ptr<Transport> transport);
+  Client(ServerSpec spec, std::unique_ptr<Transport> transport, nlohmann::json capabilities, bool listen);
   Status Initialize(std::chrono::steady_clock::time_point deadline);
   // One request with the session-loss retry; the "result" member of the reply.
   Result<nlohmann::json> Call(const std::string& method, nlohmann::json params,
@@ -97,6 +137,8 @@ class Client {
 
   ServerSpec spec_;
   std::unique_ptr<Transport> transport_;
+  const nlohmann::json capabilities_;  // what initialize declares
+  const bool listen_;                  // ClientOptions::listen
   std::mutex init_mu_;  // one re-initialize at a time
   std::atomic<int64_t> next_id_{1};
   nlohmann::json server_info_;

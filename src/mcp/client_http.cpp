@@ -5,6 +5,9 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "mcp/client.h"
 #include "mcp/jsonrpc.h"
@@ -16,7 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kSessionLostTag = "[mcp-session-lost]";
-constexpr int kMaxResumes = 5;
+constexpr int kMaxIdleResumes = 3;  // resumes in a row that bring no new event
+constexpr int kMaxListenFailures = 3;  // failed connects in a row of the standalone stream
+constexpr auto kListenOpenWait = std::chrono::seconds(5);  // Listen() waits this long for the GET's answer
 constexpr size_t kMaxJsonReply = 16 * 1024 * 1024;
 
 bool StartsWithNoCase(const std::string& text, std::string_view prefix) {
@@ -30,8 +35,37 @@ std::chrono::milliseconds Left(Clock::time_point deadline) {
 
 class HttpTransport : public Transport {
  public:
-  HttpTransport(net::HttpClient& http, ServerSpec spec, std::function<void(const json&)> on_notification)
-      : http_(http), spec_(std::move(spec)), on_notification_(std::move(on_notification)) {}
+  HttpTransport(net::HttpClient& http, ServerSpec spec, std::function<void(const json&)> on_notification,
+                ServerRequestHandler on_request)
+      : http_(http), spec_(std::move(spec)), on_notification_(std::move(on_notification)),
+        on_request_(std::move(on_request)) {}
+  ~HttpTransport() override {
+    stop_listening_.Cancel();  // wakes the listening transfer (or its wait) at once
+    std::thread listener;
+    {
+      std::lock_guard lock(listen_mu_);  // the thread takes it too on its way out: join outside
+      listener = std::move(listener_);
+    }
+    if (listener.joinable()) listener.join();
+  }
+
+  void Listen() override {
+    std::unique_lock lock(listen_mu_);
+    if (listening_) return;
+    if (listener_.joinable()) listener_.join();  // a stream that gave up earlier (e.g. the session was lost)
+    listening_ = true;
+    listen_answered_ = false;
+    listener_ = std::thread([this] {
+      ListenLoop();
+      std::lock_guard done(listen_mu_);  // the last use of the mutex: Listen() may join after this
+      listening_ = false;
+      listen_answered_ = true;
+      listen_cv_.notify_all();
+    });
+    // Return once the server answered the GET (or the first try failed), so the stream is open before the
+    // caller's next request: a server may route what belongs to that request to whichever stream it has.
+    listen_cv_.wait_for(lock, kListenOpenWait, [this] { return listen_answered_; });
+  }
 
   void SetSession(std::string session_id, std::string protocol_version) override {
     std::lock_guard lock(mu_);
@@ -65,16 +99,26 @@ class HttpTransport : public Transport {
     const bool had_session = !r.headers.empty() && HasSessionHeader(r);
     Exchange ex(id);
     Status sent = Send(r, deadline, cancel, ex);
-    for (int resume = 0; sent.ok() && !ex.reply && ex.sse && !ex.last_event_id.empty() && resume < kMaxResumes;
-         ++resume) {
-      // The server closed the stream before the reply: come back after its `retry:` delay for the rest.
+    // The reply stream ended before the reply: the server closed it on purpose (SEP-1699 polling) or the
+    // connection dropped. Once the server gave the stream an event id, come back after its `retry:` delay
+    // with GET + Last-Event-ID for the rest; the deadline bounds the whole, kMaxIdleResumes the resumes in a
+    // row that brought nothing new (a server that keeps closing empty streams).
+    for (int idle = 0; !ex.reply && ex.sse && !ex.last_event_id.empty() && Resumable(sent) && idle < kMaxIdleResumes;) {
       if (Status waited = Wait(ex.retry_ms, deadline, cancel); !waited.ok()) return waited;
       net::HttpRequest get = Base("GET");
       get.headers.emplace_back("Last-Event-ID", ex.last_event_id);
+      ++ex.resumes;
+      ex.progressed = false;
       sent = Send(get, deadline, cancel, ex);
+      idle = ex.progressed ? 0 : idle + 1;
     }
     if (!sent.ok()) return sent;
     if (ex.reply) return *ex.reply;
+    if (ex.resumes > 0)
+      return Status::Unavailable(
+          Name() + " ended its reply stream before answering and " +
+          (ex.sse ? "kept ending it without the reply (" + std::to_string(ex.resumes) + " GETs with Last-Event-ID)"
+                  : "refused to resume it (GET with Last-Event-ID): HTTP " + std::to_string(ex.status)));
     if (ex.status == 404 && had_session)
       return Status::Unavailable(Name() + " no longer knows the session " + std::string(kSessionLostTag));
     if (ex.sse || ex.json_read)
@@ -96,9 +140,18 @@ class HttpTransport : public Transport {
     bool sse = false;
     bool json_read = false;  // a JSON reply (or batch) was read and handled
     std::string last_event_id;
+    bool progressed = false;
+    int resumes = 0;
+    std::function<void()> on_headers;  // called when a response's headers are in  // a new event id arrived since the last resume
     long long retry_ms = 1000;
     std::optional<json> reply;
   };
+
+  // A stream that ended (Ok) or whose connection failed can be resumed; a timeout, a cancel or a stream
+  // we rejected (malformed, too large) cannot.
+  static bool Resumable(const Status& s) {
+    return s.ok() || s.code() == Status::Code::kUnavailable;
+  }
 
   std::string Name() const { return "MCP server '" + spec_.name + "' (" + spec_.url + ")"; }
 
@@ -140,6 +193,36 @@ class HttpTransport : public Transport {
     return Status::Ok();
   }
 
+  // The standalone stream: GET, handle what arrives (OnMessage), and when it ends come back after `retry:`
+  // with Last-Event-ID. Ends when the server offers no stream, after kMaxListenFailures failed connects in
+  // a row, or when the transport goes away.
+  void ListenLoop() {
+    constexpr auto kOneStream = std::chrono::hours(24);
+    Exchange ex(json("llmdesk-listen"));  // no request of ours has this id: replies here are dropped
+    ex.on_headers = [this] { ListenAnswered(); };
+    for (int failures = 0; !stop_listening_.cancelled() && failures < kMaxListenFailures;) {
+      net::HttpRequest get = Base("GET");
+      if (!ex.last_event_id.empty()) get.headers.emplace_back("Last-Event-ID", ex.last_event_id);
+      ex.status = 0;
+      Status s = Send(get, Clock::now() + kOneStream, &stop_listening_, ex);
+      ListenAnswered();
+      if (stop_listening_.cancelled()) return;
+      if (s.ok() && !ex.sse) {
+        spdlog::debug("{} offers no standalone event stream (HTTP {})", Name(), ex.status);
+        return;
+      }
+      failures = s.ok() ? 0 : failures + 1;
+      if (!s.ok()) spdlog::debug("{}: its event stream failed: {}", Name(), s.message());
+      if (!Wait(ex.retry_ms, Clock::now() + kOneStream, &stop_listening_).ok()) return;
+    }
+  }
+
+  void ListenAnswered() {
+    std::lock_guard lock(listen_mu_);
+    listen_answered_ = true;
+    listen_cv_.notify_all();
+  }
+
   // Handles one message that arrived in an SSE reply.
   void OnMessage(const json& message, Exchange& ex) {
     if (!message.is_object()) return;
@@ -148,11 +231,9 @@ class HttpTransport : public Transport {
       if (message.value("id", json()) == ex.id) ex.reply = message;
       return;
     }
-    if (message.contains("id")) {  // a request from the server: we serve ping, nothing else
-      json reply = message.value("method", "") == "ping"
-                       ? ResultReply(message["id"], json::object())
-                       : ErrorReply(message["id"], {rpc::kMethodNotFound, "llmdesk does not offer this", nullptr});
-      (void)Notify(reply);  // a second transfer on the same client: the stream waits the moment it takes
+    if (message.contains("id")) {  // a request from the server (elicitation, sampling, roots, ping)
+      // Answered by a second transfer on the same client: the stream waits the moment it takes.
+      (void)Notify(AnswerServerRequest(message, on_request_));
       return;
     }
     if (on_notification_) on_notification_(message);
@@ -178,6 +259,7 @@ class HttpTransport : public Transport {
             }
           }
           ex.sse = status == 200 && StartsWithNoCase(ex.content_type, "text/event-stream");
+          if (ex.on_headers) ex.on_headers();
           return true;
         },
         [&](std::string_view chunk) {
@@ -192,7 +274,10 @@ class HttpTransport : public Transport {
           events.clear();
           if (Status fed = parser.Feed(chunk, events); !fed.ok()) return (bad = fed), false;
           for (const auto& e : events) {
-            if (!e.id.empty()) ex.last_event_id = e.id;
+            if (!e.id.empty() && e.id != ex.last_event_id) {
+              ex.last_event_id = e.id;
+              ex.progressed = true;
+            }
             if (e.retry) ex.retry_ms = *e.retry;
             if (e.data.empty()) continue;
             json message;
@@ -224,15 +309,23 @@ class HttpTransport : public Transport {
   net::HttpClient& http_;
   const ServerSpec spec_;
   std::function<void(const json&)> on_notification_;
+  ServerRequestHandler on_request_;
   mutable std::mutex mu_;  // guards the session fields
+  CancelToken stop_listening_;
+  std::mutex listen_mu_;  // guards listener_, listening_, listen_answered_
+  std::condition_variable listen_cv_;
+  bool listen_answered_ = false;
+  std::thread listener_;
+  bool listening_ = false;
   std::string session_, version_, received_session_;
 };
 
 }  // namespace
 
 std::unique_ptr<Transport> MakeHttpTransport(net::HttpClient& http, const ServerSpec& spec,
-                                             std::function<void(const json&)> on_notification) {
-  return std::make_unique<HttpTransport>(http, spec, std::move(on_notification));
+                                             std::function<void(const json&)> on_notification,
+                                             ServerRequestHandler on_request) {
+  return std::make_unique<HttpTransport>(http, spec, std::move(on_notification), std::move(on_request));
 }
 
 }  // namespace llmdesk::mcp

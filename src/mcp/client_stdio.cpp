@@ -26,8 +26,9 @@ constexpr size_t kStderrLines = 40;
 
 class StdioTransport : public Transport {
  public:
-  StdioTransport(ServerSpec spec, std::function<void(const json&)> on_notification)
-      : spec_(std::move(spec)), on_notification_(std::move(on_notification)), wake_(eventfd(0, EFD_CLOEXEC)) {}
+  StdioTransport(ServerSpec spec, std::function<void(const json&)> on_notification, ServerRequestHandler on_request)
+      : spec_(std::move(spec)), on_notification_(std::move(on_notification)), on_request_(std::move(on_request)),
+        wake_(eventfd(0, EFD_CLOEXEC)) {}
 
   ~StdioTransport() override {
     uint64_t one = 1;
@@ -128,9 +129,7 @@ class StdioTransport : public Transport {
       return;
     }
     if (message.contains("id")) {
-      json reply = message.value("method", "") == "ping"
-                       ? ResultReply(message["id"], json::object())
-                       : ErrorReply(message["id"], {rpc::kMethodNotFound, "llmdesk does not offer this", nullptr});
+      json reply = AnswerServerRequest(message, on_request_);
       (void)Write(DumpWire(reply), Clock::now() + std::chrono::milliseconds(200), /*only_if_free=*/true);
       return;
     }
@@ -213,6 +212,7 @@ class StdioTransport : public Transport {
 
   const ServerSpec spec_;
   std::function<void(const json&)> on_notification_;
+  ServerRequestHandler on_request_;
   UniqueFd wake_;
   std::thread thread_;
   std::mutex write_mu_;  // one line at a time on stdin
@@ -227,8 +227,9 @@ class StdioTransport : public Transport {
 }  // namespace
 
 Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
-                                                      std::function<void(const json&)> on_notification) {
-  auto t = std::make_unique<StdioTransport>(spec, std::move(on_notification));
+                                                      std::function<void(const json&)> on_notification,
+                                                      ServerRequestHandler on_request) {
+  auto t = std::make_unique<StdioTransport>(spec, std::move(on_notification), std::move(on_request));
   if (Status s = t->Start(); !s.ok()) return s;
   return std::unique_ptr<Transport>(std::move(t));
 }

@@ -12,6 +12,13 @@
 #   inspector-http            inspector-cli lists the four tools and calculator "2+2" -> 4 over HTTP
 #   inspector-stdio           the same over stdio (`llmdesk mcp-stdio`)
 #   sdk-client                sdk_client.mjs (official TypeScript SDK) over Streamable HTTP
+#   conformance-client-SCENARIO   llmdesk's MCP client: suite 0.1.16 `client --scenario SCENARIO` runs
+#                             LLMDESK_BINARY (llmdesk-conformance-client) against its own test server;
+#                             every check must pass (initialize, tools_call, sse-retry)
+#   conformance-client-others the remaining 2025-11-25 client scenarios (auth suite, elicitation
+#                             defaults) against expected-failures-client-2025-11-25.txt
+#   conformance-client-next-2025-11-25  newest 0.2.0 alpha, `client --requirements 2025-11-25` (all of
+#                             its client scenarios) against expected-failures-client-next-2025-11-25.txt
 #
 # HTTP cases start `llmdesk tool-server` on a free 127.0.0.1 port, wait until it accepts connections
 # (bounded; an early exit is detected at once), run the client, and always stop the server (trap).
@@ -105,13 +112,13 @@ start_server() {
 # Converts expected-failures-<rev>.txt ("scenario  reason" per line, # comments) into the suite's
 # own baseline YAML, so the suite decides: a listed failure is fine, an unlisted one fails the run,
 # and a listed scenario that passes now fails it too ("stale baseline") so the list shrinks.
-baseline_yaml() {
-  local txt="$1" yaml="$2"
-  echo "server:" >"$yaml"
+baseline_yaml() {  # baseline_yaml TXT YAML [server|client]
+  local txt="$1" yaml="$2" mode="${3:-server}"
+  echo "$mode:" >"$yaml"
   if [ -f "$txt" ]; then
     sed -e 's/#.*$//' "$txt" | awk 'NF { print "  - " $1 }' >>"$yaml"
   fi
-  grep -q "^  - " "$yaml" || echo "server: []" >"$yaml"
+  grep -q "^  - " "$yaml" || echo "$mode: []" >"$yaml"
 }
 
 run_conformance() {  # run_conformance CLI_JS EXPECTED_TXT_OR_EMPTY ARGS...
@@ -128,6 +135,25 @@ run_conformance() {  # run_conformance CLI_JS EXPECTED_TXT_OR_EMPTY ARGS...
   "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" ${expected:+"$expected"} || { [ "$rc" -ne 0 ] || rc=1; }
   [ "$rc" -eq 0 ] || die "conformance suite failed (exit $rc); see the FAILED and NOW PASSING lines above"
   echo "run_interop: conformance OK"
+}
+
+# The suite's client mode: it starts its own test server per scenario and runs "$LLMDESK URL" with
+# MCP_CONFORMANCE_SCENARIO set. run_client_conformance EXPECTED_TXT_OR_EMPTY ARGS... (--scenario X or --suite Y)
+CONFORMANCE_0116="$MODULES/@modelcontextprotocol/conformance/dist/index.js"
+CLIENT_SUITE="$CONFORMANCE_0116"  # the newest 0.2.0 alpha for conformance-client-next-*
+run_client_conformance() {
+  local expected="$1"; shift
+  # The suite splits --command at spaces before running it through a shell.
+  case "$LLMDESK" in *[[:space:]]*) die "the client's path must not contain spaces: $LLMDESK" ;; esac
+  local args=(client --command "$LLMDESK" -o "$SCRATCH/results" "$@")
+  if [ -n "$expected" ]; then
+    baseline_yaml "$expected" "$SCRATCH/baseline.yml" client
+    args+=(--expected-failures "$SCRATCH/baseline.yml")
+  fi
+  echo "run_interop: $(basename "$(dirname "$(dirname "$CLIENT_SUITE")")") ${args[*]}"
+  local rc=0
+  (cd "$SCRATCH" && timeout --kill-after=10 600 "$NODE22" "$CLIENT_SUITE" "${args[@]}") || rc=$?
+  return "$rc"
 }
 
 # Checks inspector-cli's JSON output: tools/list has the four tools / calculator says "4".
@@ -186,6 +212,34 @@ case "$CASE" in
   sdk-client)
     start_server
     timeout --kill-after=10 60 "$NODE22" "$HERE/sdk_client.mjs" "http://127.0.0.1:$PORT/mcp"
+    ;;
+  conformance-client-initialize|conformance-client-tools_call|conformance-client-sse-retry)
+    # No baseline: the suite's verdict counts every FAILURE and WARNING, a timeout and the client's exit code.
+    rc=0
+    run_client_conformance "" --scenario "${CASE#conformance-client-}" || rc=$?
+    "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" || true
+    [ "$rc" -eq 0 ] || die "client scenario ${CASE#conformance-client-} failed (exit $rc); see the FAILED lines above"
+    echo "run_interop: conformance client OK"
+    ;;
+  conformance-client-others)
+    expected="$HERE/expected-failures-client-2025-11-25.txt"
+    rc=0
+    run_client_conformance "$expected" --suite auth --spec-version 2025-11-25 || rc=$?
+    run_client_conformance "$expected" --scenario elicitation-sep1034-client-defaults || rc=$?
+    "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" "$expected" || { [ "$rc" -ne 0 ] || rc=1; }
+    [ "$rc" -eq 0 ] || die "client scenarios differ from $(basename "$expected"); see the FAILED and NOW PASSING lines above"
+    echo "run_interop: conformance client (others) as expected"
+    ;;
+  conformance-client-next-2025-11-25)
+    # Every client scenario the newest 0.2.0 alpha requires for 2025-11-25 (it adds schema preservation
+    # and more auth), in one run, against its own expected-failures list.
+    CLIENT_SUITE="$MODULES/conformance-next/dist/index.js"
+    expected="$HERE/expected-failures-client-next-2025-11-25.txt"
+    rc=0
+    run_client_conformance "$expected" --requirements 2025-11-25 || rc=$?
+    "$NODE22" "$HERE/summarize_checks.mjs" "$SCRATCH/results" "$expected" || { [ "$rc" -ne 0 ] || rc=1; }
+    [ "$rc" -eq 0 ] || die "client scenarios differ from $(basename "$expected"); see the FAILED and NOW PASSING lines above"
+    echo "run_interop: conformance client (0.2.0 alpha, 2025-11-25) as expected"
     ;;
   *) die "unknown case '$CASE'" ;;
 esac
