@@ -18,7 +18,10 @@
 // bodies, built the same way) — its overhead, computed the same way, is what any client pays (process
 // start before the engine's log begins, HTTP, tokenizing and templating the prompt, which the engine's
 // timings leave out). The difference is what llmdesk adds over that plain client.
+#include <unistd.h>
+
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -42,10 +45,25 @@ constexpr const char* kPrompt = "What's 2+2?";
 
 struct Run {
   double wall = 0;
+  double serve_cpu_ms = 0;  // stack only: CPU time of the `llmdesk serve` process during the chat
   EngineTimes engine;
   std::map<std::string, double> at;  // stack only: when (ms after the request) each kind of event first came
   double overhead() const { return wall - engine.load_ms - engine.generation_ms(); }
 };
+
+// utime + stime of a process (its own threads, not its children), in ms (clock-tick resolution).
+double ProcessCpuMs(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string skip;
+  for (int k = 3; k < 14; ++k) fields >> skip;  // state ... cmajflt (fields 3-13)
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 Result<net::HttpResponse> Get(net::HttpClient& http, const std::string& url) {
   return http.Send({.method = "GET", .url = url, .timeout = 10s});
@@ -137,6 +155,7 @@ class ServeStack {
     const auto offset = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
     Run run;
     std::string answer;
+    const double cpu0 = ProcessCpuMs(serve_.pid());
     const auto t0 = Clock::now();
     PostSse(http_, api_ + "/api/chat", Json{{"prompt", kPrompt}}.dump(), [&](const net::SseEvent& e) {
       Json data = Json::parse(e.data, nullptr, false);
@@ -151,6 +170,7 @@ class ServeStack {
       return false;
     });
     if (answer.find('4') == std::string::npos) Die("the stack answered '" + answer + "', without the tool's 4");
+    run.serve_cpu_ms = ProcessCpuMs(serve_.pid()) - cpu0;
     run.engine = ReadEngineLog(log, offset, 2);
     return run;
   }
@@ -190,6 +210,7 @@ Run Direct(const fs::path& engine, const fs::path& model, const fs::path& log, c
   } catch (const std::exception& ex) {
     Die(ex.what());
   }
+  run.at["spawned"] = MsSince(t0);  // SpawnProcess returns once the exec happened
   for (auto deadline = Clock::now() + 120s;; std::this_thread::sleep_for(2ms)) {
     auto r = http.Send({.method = "GET", .url = base + "/health", .connect_timeout = 1s, .timeout = 5s});
     if (r.ok() && r->status == 200) break;
@@ -274,6 +295,7 @@ int RunStackBench(const StackArgs& a) {
   PrintMsRow("engine generation (prompt eval + eval, 2 requests)",
              Of(ours, [](const Run& r) { return r.engine.generation_ms(); }), 1);
   PrintMsRow("OVERHEAD: wall - load - generation", Of(ours, [](const Run& r) { return r.overhead(); }), 1);
+  PrintMsRow("CPU time of `llmdesk serve` during the chat (10 ms ticks)", Of(ours, [](const Run& r) { return r.serve_cpu_ms; }), 1);
   // Where the overhead goes: the time between events, less the engine's own share of it.
   auto phase = [](const std::vector<Run>& runs, const char* what, const std::function<std::optional<double>(const Run&)>& f) {
     Samples v;
@@ -288,7 +310,7 @@ int RunStackBench(const StackArgs& a) {
   };
   auto gen = [](const Run& r, size_t k) { return k < r.engine.per_request_ms.size() ? r.engine.per_request_ms[k] : 0.0; };
   std::printf("  where it goes (ms; n < runs where an event did not come):\n");
-  phase(ours, "  request -> backend starting (event)", [](const Run& r) { return r.at.count("backend starting") ? std::optional(r.at.at("backend starting")) : std::nullopt; });
+  phase(ours, "  request -> backend starting (event; after fork + exec)", [](const Run& r) { return r.at.count("backend starting") ? std::optional(r.at.at("backend starting")) : std::nullopt; });
   phase(ours, "  starting -> ready, less the engine's load", [&](const Run& r) {
     auto d = between(r, "backend starting", "backend ready");
     return d ? std::optional(*d - r.engine.load_ms) : std::nullopt; });
@@ -310,7 +332,9 @@ int RunStackBench(const StackArgs& a) {
   PrintMsRow("engine generation (responses' `timings`)", Of(direct, [](const Run& r) { return r.engine.timings_ms; }), 1);
   PrintMsRow("overhead: wall - load - generation", Of(direct, [](const Run& r) { return r.overhead(); }), 1);
   std::printf("  where it goes (ms):\n");
-  PrintMsRow("  spawn -> /health 200, less the engine's load", Of(direct, [](const Run& r) { return r.at.at("healthy") - r.engine.load_ms; }), 1);
+  PrintMsRow("  fork + exec (spawn() returns after the exec)", Of(direct, [](const Run& r) { return r.at.at("spawned"); }), 1);
+  PrintMsRow("  exec'd -> /health 200, less the engine's load",
+             Of(direct, [](const Run& r) { return r.at.at("healthy") - r.at.at("spawned") - r.engine.load_ms; }), 1);
   PrintMsRow("  request 1, less generation", Of(direct, [&](const Run& r) { return r.at.at("answer 1") - r.at.at("healthy") - gen(r, 0); }), 1);
   PrintMsRow("  request 2, less generation", Of(direct, [&](const Run& r) { return r.wall - r.at.at("answer 1") - gen(r, 1); }), 1);
 
