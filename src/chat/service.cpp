@@ -174,7 +174,8 @@ Status ChatService::Check(const TurnRequest& request) {
   if (request.prompt.empty()) return Status::InvalidArgument("the prompt is empty");
   if (auto model = FindModel(request.model); !model.ok()) return model.status();
   if (request.conversation) {
-    if (!history_) return Status::FailedPrecondition("this llmdesk keeps no history, so it cannot continue a conversation");
+    if (!history_)
+      return Status::FailedPrecondition("this llmdesk keeps no history, so it cannot continue a conversation");
     if (auto c = history_->Get(*request.conversation); !c.ok()) return c.status();
   }
   return Status::Ok();

@@ -81,7 +81,8 @@ Result<chat::TurnRequest> ParseTurn(const std::string& text) {
   for (const auto& [key, value] : body.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end()) continue;
     auto near = ClosestMatch(key, kKeys);
-    return Status::InvalidArgument("unknown field '" + Shown(key) + "'" + (near ? " (did you mean '" + *near + "'?)" : "") +
+    const std::string hint = near ? " (did you mean '" + *near + "'?)" : "";
+    return Status::InvalidArgument("unknown field '" + Shown(key) + "'" + hint +
                                    "; the fields are prompt, model, conversation, tools, max_tokens");
   }
   chat::TurnRequest turn;
@@ -106,7 +107,8 @@ Result<chat::TurnRequest> ParseTurn(const std::string& text) {
   }
   if (auto n = body.find("max_tokens"); n != body.end() && !n->is_null()) {
     // (an unsigned beyond INT64_MAX reads as negative here, so it is refused too)
-    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 1000000) return Status::InvalidArgument("max_tokens must be an integer from 1 to 1000000");
+    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 1000000)
+      return Status::InvalidArgument("max_tokens must be an integer from 1 to 1000000");
     turn.max_tokens = static_cast<int>(n->get<int64_t>());
   }
   return turn;
@@ -189,7 +191,8 @@ void RegisterChatRoutes(net::HttpServer& server, chat::ChatService& service, sto
     auto run = runs->Find(req.Param("run"));
     if (!run) return net::Response::Error(404, "no running chat " + Shown(req.Param("run")), "not_found");
     Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object()) return BadRequest("send {\"call_id\": \"...\", \"answer\": \"once\" | \"always\" | \"deny\"}");
+    if (!body.is_object())
+      return BadRequest("send {\"call_id\": \"...\", \"answer\": \"once\" | \"always\" | \"deny\"}");
     const std::string call = StringField(body, "call_id");
     const std::string answer = StringField(body, "answer");
     if (call.empty()) return BadRequest("call_id must be the string from the approval_needed event");

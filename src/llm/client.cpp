@@ -41,18 +41,18 @@ std::string HtmlGist(std::string_view page) {
 }
 
 Status HtmlError(const std::string& url, int status, const std::string& content_type, const std::string& body) {
+  const std::string type = content_type.empty() ? "" : ", " + ValidUtf8(content_type.substr(0, 80));
   return Status::Unavailable("the server at " + url + " answered HTML instead of the OpenAI API (HTTP " +
-                             std::to_string(status) + (content_type.empty() ? "" : ", " + ValidUtf8(content_type.substr(0, 80))) +
-                             ": " + ValidUtf8(HtmlGist(body)) +
+                             std::to_string(status) + type + ": " + ValidUtf8(HtmlGist(body)) +
                              "); check the model's url: it must name an OpenAI-compatible server, ending in /v1");
 }
 
 // The Status for an answer that is not a successful one, with the server's own words when it gave any.
 Status HttpError(const std::string& url, int status, const std::string& content_type, const std::string& body) {
-  if (LooksLikeHtml(content_type, body)) return HtmlError(url, status, content_type, body);
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   std::string what;
   if (auto message = ErrorMessage(j)) what = *message;
+  else if (LooksLikeHtml(content_type, body)) return HtmlError(url, status, content_type, body);
   else if (!StartsWith(content_type, "application/json"))
     what = "it answered " + (content_type.empty() ? std::string("without a content type") : content_type) +
            ", not JSON: " + body.substr(0, 200);
@@ -91,7 +91,8 @@ Result<Completion> ChatClient::Complete(const ChatRequest& request,
     if (!res.ok()) return res.status();
     if (res->status != 200) return HttpError(url, res->status, res->Header("Content-Type"), res->body);
     Json body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() && LooksLikeHtml(res->Header("Content-Type"), res->body)) return HtmlError(url, 200, res->Header("Content-Type"), res->body);
+    if (body.is_discarded() && LooksLikeHtml(res->Header("Content-Type"), res->body))
+      return HtmlError(url, res->status, res->Header("Content-Type"), res->body);
     if (body.is_discarded())
       return Status::Unavailable(url + " did not answer JSON (" + res->Header("Content-Type") +
                                  "): " + res->body.substr(0, 200));

@@ -37,7 +37,8 @@ Result<ServerProps> ReadServerProps(net::HttpClient& http, const std::string& ba
   Json body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) return Status::NotFound(request.url + " did not answer a JSON object");
   ServerProps props;
-  if (auto t = body.find("chat_template"); t != body.end() && t->is_string()) props.chat_template = t->get<std::string>();
+  if (auto t = body.find("chat_template"); t != body.end() && t->is_string())
+    props.chat_template = t->get<std::string>();
   if (auto caps = body.find("chat_template_caps"); caps != body.end()) {
     props.supports_tools = Flag(*caps, "supports_tools");
     props.supports_tool_calls = Flag(*caps, "supports_tool_calls");
