@@ -70,6 +70,7 @@ class Renderer {
     if (kind == "approval_needed") return d.value("tool", "") + " needs approval: " + Dump(d.value("arguments", Json()));
     if (kind == "cancelled") return "cancelled";
     if (kind == "error") return "error: " + d.value("text", "");
+    if (kind == "warning") return "warning: " + d.value("text", "");
     return "";
   }
   void Progress(const std::string& line) {
@@ -84,7 +85,7 @@ class Renderer {
 
 // Asks the person at the terminal; without a terminal the answer is deny.
 chat::ApprovalAnswer AskOnTty(const std::string& tool, const Json& arguments) {
-  if (!isatty(STDIN_FILENO)) return chat::ApprovalAnswer::kDeny;
+  if (!isatty(STDIN_FILENO)) return chat::ApprovalAnswer::kNoAnswer;  // nobody to ask: counts as deny
   std::cerr << "Allow " << tool << " " << arguments.dump(-1, ' ', false, Json::error_handler_t::replace)
             << "? [y]es once / [a]lways / [n]o: " << std::flush;
   std::string answer;

@@ -44,6 +44,7 @@ const char* ToString(Event::Kind kind) {
     case Event::Kind::kCancelled: return "cancelled";
     case Event::Kind::kError: return "error";
     case Event::Kind::kMessage: return "message";
+    case Event::Kind::kWarning: return "warning";
   }
   return "unknown";
 }
@@ -62,6 +63,18 @@ Json ToJson(const Event& e) {
   return j;
 }
 
+std::string BoundToolResult(std::string text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  const size_t total = text.size();
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  text.resize(cut);
+  text.shrink_to_fit();
+  text += "\n[llmdesk: the tool result was " + std::to_string(total) + " bytes; only the first " + std::to_string(cut) +
+          " are shown]";
+  return text;
+}
+
 Agent::Agent(llm::Model& model, ToolHost* tools) : model_(model), tools_(tools) {}
 
 Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const RunOptions& options,
@@ -73,7 +86,8 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
   std::map<std::string, ToolInfo> tools;
   if (options.use_tools && tools_)
     for (auto& t : tools_->Tools()) tools.emplace(t.name, std::move(t));
-  std::set<std::string> always_allowed;  // "allow always" answers, for this run
+  std::set<std::string>& always_allowed = transcript.always_allowed;  // "allow always" answers
+  always_allowed = options.always_allowed;
   std::mutex ask_mu;                     // one approval question at a time
 
   auto finish = [&](Status why) -> Result<Transcript> {
@@ -132,7 +146,9 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
       if (it != tools.end()) begin.server = it->second.server;
       report.Emit(begin);
       ToolOutcome outcome;
-      if (it == tools.end()) {
+      if (call.name.empty()) {
+        outcome = {"error: this tool call names no function; call one of: " + Names(tools), true, nullptr};
+      } else if (it == tools.end()) {
         outcome = {"error: there is no tool named '" + call.name + "'; the tools are: " + Names(tools), true, nullptr};
       } else if (args.is_discarded() || !args.is_object()) {
         outcome = {"error: the arguments of " + call.name + " must be a JSON object; got: " + call.arguments.substr(0, 500),
@@ -149,9 +165,11 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
             report.Emit({.kind = Event::Kind::kApprovalNeeded, .step = step, .call_id = call.id,
                          .server = tool.server, .tool = tool.name, .arguments = args});
             ApprovalAnswer answer = ask(tool, call.id, args, cancel);
-            allowed = answer != ApprovalAnswer::kDeny;
+            allowed = answer == ApprovalAnswer::kAllowOnce || answer == ApprovalAnswer::kAllowAlways;
             if (answer == ApprovalAnswer::kAllowAlways) always_allowed.insert(tool.name);
-            refusal = "error: the user denied this call of " + tool.name;
+            refusal = answer == ApprovalAnswer::kNoAnswer
+                          ? "error: nobody approved this call of " + tool.name + " in time, so it did not run"
+                          : "error: the user denied this call of " + tool.name;
           }
         }
         if (!allowed) {
@@ -161,6 +179,8 @@ Result<Transcript> Agent::Run(const std::vector<llm::Message>& history, const Ru
           outcome = done.ok() ? *done : ToolOutcome{"error: " + done.status().message(), true, nullptr};
         }
       }
+      outcome.text = BoundToolResult(std::move(outcome.text), options.max_tool_result_bytes);
+      outcome.raw = nullptr;  // the MCP result may be as large; nobody reads it past this point
       results[k].content = outcome.text;
       report.Emit({.kind = Event::Kind::kToolResult, .step = step, .text = outcome.text, .call_id = call.id,
                    .server = begin.server, .tool = call.name, .is_error = outcome.is_error,

@@ -5,10 +5,12 @@
 //   -> the tool calls it asks for run through the ToolHost, in parallel when it asks for several
 //   -> results appended as `tool` messages -> again, until the model answers without tool calls.
 //  - `max_tool_steps` model turns that ask for tools end a runaway loop with a clear error.
-//  - A tool call with invalid JSON arguments, an unknown tool, a denied approval, a timeout or a failing
-//    tool becomes an error *tool result* the model can read and correct — never a crash or an abort.
-//  - Approval per tool: auto, ask (the front end answers through `ask`: once / always for this run /
-//    deny; no answer counts as deny), deny. The default comes from the tool (read-only tools: auto).
+//  - A tool call with invalid JSON arguments, an unknown tool (or none named), a denied approval, a timeout
+//    or a failing tool becomes an error *tool result* the model can read and correct — never a crash or an
+//    abort. A huge result is cut to RunOptions::max_tool_result_bytes with a note.
+//  - Approval per tool: auto, ask (the front end answers through `ask`: once / always / deny; no answer
+//    counts as deny; "always" holds for the run and, through RunOptions/Transcript::always_allowed, for the
+//    rest of the conversation), deny. The default comes from the tool (read-only tools: auto).
 //  - Cancel at any moment through the CancelToken (common/cancel.h): the model request and running tools are cancelled
 //    (the ToolHost passes it on, e.g. as MCP notifications/cancelled), and Run returns Cancelled.
 //  - Every step is reported as a typed Event, in order, for front ends to render (they render only these).
@@ -25,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +80,7 @@ struct Event {
     kCancelled,
     kError,         // text: what went wrong
     kMessage,       // message: one message of the transcript is complete (for history; not shown)
+    kWarning,       // text: something the user should know; the turn goes on (e.g. a template without tools)
   };
   Kind kind = Kind::kToken;
   int step = 0;
@@ -90,7 +94,7 @@ struct Event {
 const char* ToString(Event::Kind kind);
 nlohmann::json ToJson(const Event& e);
 
-enum class ApprovalAnswer { kAllowOnce, kAllowAlways, kDeny };
+enum class ApprovalAnswer { kAllowOnce, kAllowAlways, kDeny, kNoAnswer /* in time: counts as deny */ };
 using AskFn = std::function<ApprovalAnswer(const ToolInfo& tool, const std::string& call_id,
                                            const nlohmann::json& arguments, CancelToken& cancel)>;
 
@@ -100,13 +104,21 @@ struct RunOptions {
   int max_tool_steps = 8;
   std::optional<int> max_tokens;
   std::optional<double> temperature;
+  // A tool result longer than this reaches the model (and events, and history) cut at a UTF-8 boundary,
+  // with a note saying how long it was: a 10 MB result must not flood the context or the front ends.
+  size_t max_tool_result_bytes = 64 * 1024;
+  std::set<std::string> always_allowed;  // `ask` tools answered "always" earlier in this conversation
 };
+
+// `text` bounded to `max_bytes` (plus a truncation note saying how many bytes there were).
+std::string BoundToolResult(std::string text, size_t max_bytes);
 
 struct Transcript {
   std::vector<llm::Message> messages;  // everything added by this run (assistant turns and tool results)
   std::string answer;                  // the final answer's text
   llm::Usage usage;                    // summed over all model turns
   int steps = 0;                       // model turns
+  std::set<std::string> always_allowed;  // RunOptions::always_allowed plus this run's "always" answers
 };
 
 class Agent {

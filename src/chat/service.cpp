@@ -6,6 +6,7 @@
 #include <map>
 
 #include "llm/client.h"
+#include "llm/props.h"
 #include "net/http_client.h"
 #include "store/history.h"
 
@@ -139,8 +140,45 @@ std::string ProgressLine(const TurnEvent& e) {
       return fmt::format("{} {} {} ({} ms)", a.tool, a.is_error ? "failed:" : "->", a.text.substr(0, 200), a.duration.count());
     case Event::Kind::kCancelled: return "cancelled";
     case Event::Kind::kError: return "error: " + a.text;
+    case Event::Kind::kWarning: return "warning: " + a.text;
     default: return "";
   }
+}
+
+std::optional<std::string> ChatService::TemplateWarning(const std::string& model, const std::string& base_url,
+                                                        const std::string& engine, CancelToken& cancel) {
+  {
+    std::lock_guard lock(checks_mu_);
+    auto it = checks_.find(model);
+    if (it != checks_.end() && it->second.engine == engine) return it->second.warning;
+  }
+  auto props = llm::ReadServerProps(http_, base_url, &cancel);
+  if (!props.ok() && props.status().code() != Status::Code::kNotFound) return std::nullopt;  // ask again next time
+  TemplateCheck check{engine, props.ok() ? llm::ToolTemplateWarning(*props, model) : std::nullopt};
+  std::lock_guard lock(checks_mu_);
+  checks_[model] = check;
+  return check.warning;
+}
+
+Result<const config::ModelConfig*> ChatService::FindModel(const std::string& name) const {
+  const auto& models = manager_.config().models;
+  if (models.empty()) return Status::NotFound("the config names no model to chat with");
+  const config::ModelConfig* model = name.empty() ? &models.front() : manager_.config().FindModel(name);
+  if (model) return model;
+  std::string names;
+  for (const auto& m : models) names += (names.empty() ? "" : ", ") + m.name;
+  return Status::NotFound("no model named '" + name + "' (configured: " + names + ")");
+}
+
+Status ChatService::Check(const TurnRequest& request) {
+  if (request.prompt.empty()) return Status::InvalidArgument("the prompt is empty");
+  if (auto model = FindModel(request.model); !model.ok()) return model.status();
+  if (request.conversation) {
+    if (!history_)
+      return Status::FailedPrecondition("this llmdesk keeps no history, so it cannot continue a conversation");
+    if (auto c = history_->Get(*request.conversation); !c.ok()) return c.status();
+  }
+  return Status::Ok();
 }
 
 ChatService::ChatService(manager::Manager& manager, ToolHost* tools, net::HttpClient& http, store::History* history)
@@ -148,22 +186,19 @@ ChatService::ChatService(manager::Manager& manager, ToolHost* tools, net::HttpCl
 
 Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::function<void(const TurnEvent&)>& on_event,
                                     const AskFn& ask, CancelToken& cancel) {
-  const auto& models = manager_.config().models;
-  if (models.empty()) return Status::NotFound("the config names no model to chat with");
-  const config::ModelConfig* model = request.model.empty() ? &models.front() : manager_.config().FindModel(request.model);
-  if (!model) {
-    std::string names;
-    for (const auto& m : models) names += (names.empty() ? "" : ", ") + m.name;
-    return Status::NotFound("no model named '" + request.model + "' (configured: " + names + ")");
-  }
+  auto found = FindModel(request.model);
+  if (!found.ok()) return found.status();
+  const config::ModelConfig* model = *found;
   auto emit = [&](TurnEvent e) {
     if (on_event) on_event(e);
   };
 
   TurnResult result;
   manager::Lease lease;
+  std::string engine;  // which engine start this turn talks to (for the once-per-start /props check)
   if (model->kind == config::ModelConfig::Kind::kRemote) {
     result.backend_url = model->url;
+    engine = model->url;
   } else {
     // The backend's own events while it starts, for the progress line.
     manager::Subscription sub = manager_.Subscribe([&, name = model->name](const manager::Event& e) {
@@ -180,6 +215,7 @@ Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::funct
     }
     lease = std::move(acquired).value();
     result.backend_url = lease.url() + "/v1";
+    engine = lease.url() + " pid " + std::to_string(lease.status().pid);
   }
 
   std::vector<llm::Message> history;
@@ -198,19 +234,32 @@ Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::funct
     emit({.kind = TurnEvent::Kind::kConversation, .conversation = result.conversation});
   }
   history.push_back({"user", request.prompt, {}, ""});
+  const bool use_tools = request.use_tools && tools_ != nullptr;
+  if (use_tools)
+    if (auto warning = TemplateWarning(model->name, result.backend_url, engine, cancel))
+      emit({.kind = TurnEvent::Kind::kAgent, .agent = {.kind = Event::Kind::kWarning, .text = *warning}});
 
   llm::ChatClient client(http_, {.base_url = result.backend_url});
   Recorder recorder(result.conversation ? history_ : nullptr, result.conversation);
   Agent agent(client, tools_);
-  RunOptions options{.model = model->name, .use_tools = request.use_tools && tools_ != nullptr,
+  RunOptions options{.model = model->name, .use_tools = use_tools,
                      .max_tool_steps = manager_.config().chat.max_tool_steps, .max_tokens = request.max_tokens};
+  if (result.conversation) {
+    std::lock_guard lock(checks_mu_);
+    options.always_allowed = always_allowed_[result.conversation];
+  }
+  Transcript partial;
   auto run = agent.Run(
       history, options,
       [&](const Event& e) {
         recorder.OnAgentEvent(e);
         if (e.kind != Event::Kind::kMessage) emit({.kind = TurnEvent::Kind::kAgent, .agent = e});
       },
-      ask, cancel);
+      ask, cancel, &partial);
+  if (result.conversation && !partial.always_allowed.empty()) {
+    std::lock_guard lock(checks_mu_);
+    always_allowed_[result.conversation] = partial.always_allowed;
+  }
   if (!run.ok()) return run.status();
   result.transcript = std::move(run).value();
   return result;

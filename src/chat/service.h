@@ -3,8 +3,10 @@
 // the history, and one ordered stream of typed events.
 //
 // Events, in order: backend (state/progress of the model's backend while it starts: "starting default on
-// port 10500", "loading model", ready with the actual port), then the agent's events (request sent, tokens,
-// tool calls and results, final | cancelled | error). The control API streams them as SSE (/api/chat); the
+// port 10500", "loading model", ready with the actual port), the conversation id, a warning when tools are on
+// and the backend is a llama-server whose chat template cannot do tools (GET /props, read once per engine
+// start — llm/props.h; the turn goes on without them), then the agent's events (request sent, tokens, tool
+// calls and results, final | cancelled | error). The control API streams them as SSE (/api/chat); the
 // CLI renders them; the desktop app will too.
 // History: the user's message is committed before the model is asked, a streamed answer is committed as it
 // grows (kill -9 keeps it, marked incomplete), every finished message at once.
@@ -14,7 +16,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,12 +68,27 @@ struct TurnResult {
 class ChatService {
  public:
   ChatService(manager::Manager& manager, ToolHost* tools, net::HttpClient& http, store::History* history);
+  // What Run would refuse before starting anything, for front ends to answer at once: an empty prompt
+  // (InvalidArgument), an unknown model or a conversation the history does not hold (NotFound).
+  Status Check(const TurnRequest& request);
   Result<TurnResult> Run(const TurnRequest& request, const std::function<void(const TurnEvent&)>& on_event,
                          const AskFn& ask, CancelToken& cancel);
 
  private:
+  Result<const config::ModelConfig*> FindModel(const std::string& name) const;
+  // The /props verdict for `model`'s backend, read once per engine (`engine` names the running process).
+  std::optional<std::string> TemplateWarning(const std::string& model, const std::string& base_url,
+                                             const std::string& engine, CancelToken& cancel);
+
   manager::Manager& manager_;
   ToolHost* tools_;
+  struct TemplateCheck {
+    std::string engine;                  // the engine start it was read from
+    std::optional<std::string> warning;  // nullopt: tools should work, or the server is not a llama-server
+  };
+  std::mutex checks_mu_;  // guards checks_ and always_allowed_
+  std::map<std::string, TemplateCheck> checks_;  // by model name
+  std::map<int64_t, std::set<std::string>> always_allowed_;  // by conversation: tools answered "always"
   net::HttpClient& http_;
   store::History* history_;
 };

@@ -3,6 +3,10 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cctype>
+
+#include "common/text.h"
 #include "net/sse.h"
 
 namespace llmdesk::llm {
@@ -12,11 +16,43 @@ using Json = nlohmann::json;
 
 bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// An HTML page (a proxy's error page, a web UI, a login form) where the API should have answered.
+bool LooksLikeHtml(const std::string& content_type, std::string_view body) {
+  if (StartsWithNoCase(content_type, "text/html") || StartsWithNoCase(content_type, "application/xhtml")) return true;
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return false;
+  body.remove_prefix(first);
+  return StartsWithNoCase(body, "<!doctype html") || StartsWithNoCase(body, "<html");
+}
+
+// The page's <title>, else its first characters: enough for the user to recognise what answered.
+std::string HtmlGist(std::string_view page) {
+  page = page.substr(0, 64 * 1024);
+  std::string lower(page);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const size_t open = lower.find("<title>"), close = lower.find("</title>");
+  if (open != std::string::npos && close != std::string::npos && close > open + 7)
+    return std::string(page.substr(open + 7, std::min<size_t>(close - open - 7, 200)));
+  return std::string(page.substr(0, 200));
+}
+
+Status HtmlError(const std::string& url, int status, const std::string& content_type, const std::string& body) {
+  const std::string type = content_type.empty() ? "" : ", " + ValidUtf8(content_type.substr(0, 80));
+  return Status::Unavailable("the server at " + url + " answered HTML instead of the OpenAI API (HTTP " +
+                             std::to_string(status) + type + ": " + ValidUtf8(HtmlGist(body)) +
+                             "); check the model's url: it must name an OpenAI-compatible server, ending in /v1");
+}
+
 // The Status for an answer that is not a successful one, with the server's own words when it gave any.
 Status HttpError(const std::string& url, int status, const std::string& content_type, const std::string& body) {
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   std::string what;
   if (auto message = ErrorMessage(j)) what = *message;
+  else if (LooksLikeHtml(content_type, body)) return HtmlError(url, status, content_type, body);
   else if (!StartsWith(content_type, "application/json"))
     what = "it answered " + (content_type.empty() ? std::string("without a content type") : content_type) +
            ", not JSON: " + body.substr(0, 200);
@@ -55,6 +91,8 @@ Result<Completion> ChatClient::Complete(const ChatRequest& request,
     if (!res.ok()) return res.status();
     if (res->status != 200) return HttpError(url, res->status, res->Header("Content-Type"), res->body);
     Json body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() && LooksLikeHtml(res->Header("Content-Type"), res->body))
+      return HtmlError(url, res->status, res->Header("Content-Type"), res->body);
     if (body.is_discarded())
       return Status::Unavailable(url + " did not answer JSON (" + res->Header("Content-Type") +
                                  "): " + res->body.substr(0, 200));
@@ -91,7 +129,12 @@ Result<Completion> ChatClient::Complete(const ChatRequest& request,
             return false;
           }
           StreamAccumulator::Delta delta;
-          if (Status s = acc.Feed(j, &delta); !s.ok()) return (failed = s), false;
+          if (Status s = acc.Feed(j, &delta); !s.ok()) {
+            failed = s.code() == Status::Code::kInvalidArgument
+                         ? Status::Unavailable(url + " streamed a malformed answer: " + s.message())
+                         : Status::Unavailable(url + ": " + s.message());
+            return false;
+          }
           if (on_delta && (!delta.content.empty() || !delta.tool_pieces.empty())) on_delta(delta);
         }
         return true;

@@ -5,8 +5,10 @@
 // returns the assembled answer (openai.h does the merging and repairs).
 // Errors, each naming the server's URL: the server's own error message for an HTTP error status
 // (Unavailable for 5xx and 503 "loading model", InvalidArgument for 4xx); Unavailable when nothing answers,
-// when the answer is not JSON/SSE (e.g. an HTML page: its content type is named), or when the stream ends
-// before the answer did; Cancelled when the token fired; Timeout when no byte came for idle_timeout.
+// when the answer is not JSON/SSE (an HTML page, whatever its status: "the server at URL answered HTML instead
+// of the OpenAI API (HTTP 502, text/html: <its title>)"), when a streamed chunk is malformed (naming what was
+// wrong: "delta.tool_calls is not an array"), or when the stream ends before the answer did; Cancelled when
+// the token fired; Timeout when no byte came for idle_timeout.
 // Threads: thread-safe (the HttpClient is); Complete blocks its caller, and `on_delta` runs on it.
 #pragma once
 

@@ -247,7 +247,7 @@ Completion StreamAccumulator::Finish() {
   out.message.role = "assistant";
   out.message.content = content_;
   for (auto& c : calls_)
-    if (!c.name.empty() || !c.arguments.empty()) out.message.tool_calls.push_back(c);
+    if (!c.id.empty() || !c.name.empty() || !c.arguments.empty()) out.message.tool_calls.push_back(c);
   out.finish_reason = finish_reason_;
   out.usage = usage_;
   out.timings = timings_;

@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 namespace llmdesk::store {
 namespace {
@@ -38,6 +40,12 @@ const char* const kMigrations[] = {
       result TEXT, is_error INTEGER NOT NULL DEFAULT 0, duration_ms INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY(message_id, position));
     )sql",
+    // Who writes a streaming message ("pid:start-time"), so that only a dead writer's answer is marked
+    // incomplete — not one another process is streaming right now.
+    R"sql(
+    ALTER TABLE messages ADD COLUMN writer TEXT NOT NULL DEFAULT '';
+    CREATE INDEX messages_streaming ON messages(id) WHERE status = 'streaming';
+    )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -57,6 +65,30 @@ MessageRecord::Status StatusFrom(const std::string& s) {
   if (s == "streaming") return MessageRecord::Status::kStreaming;
   if (s == "incomplete") return MessageRecord::Status::kIncomplete;
   return MessageRecord::Status::kComplete;
+}
+
+// "pid:start-time" of a live process (the start time from /proc/PID/stat, so a reused pid does not match),
+// or "" when there is no such process.
+std::string ProcessIdentity(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return "";
+  const size_t close = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return "";
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  for (int k = 3; k <= 22 && fields >> field; ++k)
+    if (k == 22) return std::to_string(pid) + ":" + field;
+  return "";
+}
+
+// Whether the writer recorded as "pid:start-time" is still running.
+bool WriterAlive(const std::string& writer) {
+  const size_t colon = writer.find(':');
+  if (colon == std::string::npos || colon == 0 || colon > 9) return false;
+  const std::string pid = writer.substr(0, colon);
+  if (pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  return ProcessIdentity(static_cast<pid_t>(std::stol(pid))) == writer;
 }
 
 // The Status for a failed SQLite call, with what to do about it.
@@ -173,6 +205,20 @@ struct History::Impl {
     }
   }
 
+  // Streaming answers whose writer died (kill -9, a crash, a power cut) keep what was committed, marked
+  // incomplete. Cheap when nothing streams (a partial index holds only streaming rows).
+  void MarkOrphans() {
+    SQLite::Statement q(*db, "SELECT id, writer FROM messages WHERE status = 'streaming'");
+    std::vector<int64_t> orphans;
+    while (q.executeStep())
+      if (!WriterAlive(q.getColumn(1).getString())) orphans.push_back(q.getColumn(0).getInt64());
+    for (int64_t id : orphans) {
+      SQLite::Statement u(*db, "UPDATE messages SET status = 'incomplete' WHERE id = ? AND status = 'streaming'");
+      u.bind(1, id);
+      u.exec();
+    }
+  }
+
   int64_t ConversationOf(int64_t message) {
     SQLite::Statement q(*db, "SELECT conversation_id FROM messages WHERE id = ?");
     q.bind(1, message);
@@ -205,8 +251,7 @@ Result<std::unique_ptr<History>> History::Open(const std::filesystem::path& file
     impl->db->exec("PRAGMA synchronous = NORMAL");  // WAL + NORMAL: durable across a crash of llmdesk
     impl->db->exec("PRAGMA foreign_keys = ON");
     impl->Migrate();
-    // Answers whose writer died mid-stream keep what was committed, marked as such.
-    impl->db->exec("UPDATE messages SET status = 'incomplete' WHERE status = 'streaming'");
+    impl->MarkOrphans();
     return Status::Ok();
   });
   if (!opened.ok()) return opened;
@@ -261,10 +306,12 @@ Result<int64_t> History::AppendMessage(int64_t conversation, const MessageRecord
 Result<int64_t> History::BeginMessage(int64_t conversation, const std::string& role) {
   return impl_->Run("start a message", [&]() -> Result<int64_t> {
     SQLite::Statement q(*impl_->db,
-                        "INSERT INTO messages(conversation_id, role, status, created_ms) VALUES(?,?,'streaming',?)");
+                        "INSERT INTO messages(conversation_id, role, status, created_ms, writer) "
+                        "VALUES(?,?,'streaming',?,?)");
     q.bind(1, conversation);
     q.bind(2, role);
     q.bind(3, NowMs());
+    q.bind(4, ProcessIdentity(getpid()));
     q.exec();
     return impl_->db->getLastInsertRowid();
   });
@@ -314,6 +361,7 @@ Status History::RecordToolResult(int64_t message, const std::string& call_id, co
 
 Result<std::vector<ConversationSummary>> History::List(size_t limit) {
   return impl_->Run("list conversations", [&]() -> Result<std::vector<ConversationSummary>> {
+    impl_->MarkOrphans();
     SQLite::Statement q(*impl_->db,
                         "SELECT c.id, c.title, c.model, c.created_ms, c.updated_ms, "
                         "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
@@ -330,6 +378,7 @@ Result<std::vector<ConversationSummary>> History::List(size_t limit) {
 
 Result<Conversation> History::Get(int64_t conversation) {
   return impl_->Run("read a conversation", [&]() -> Result<Conversation> {
+    impl_->MarkOrphans();
     SQLite::Statement c(*impl_->db,
                         "SELECT id, title, model, created_ms, updated_ms FROM conversations WHERE id = ?");
     c.bind(1, conversation);

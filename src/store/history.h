@@ -6,8 +6,9 @@
 //    forward on Open; a database from a newer llmdesk is refused rather than damaged.
 //  - Every write is its own committed transaction: a message is committed as soon as it is complete, and a
 //    streamed answer is committed as it grows (BeginMessage / UpdateMessage / FinishMessage), so a kill -9
-//    in the middle of an answer loses nothing that was committed. A message still "streaming" when its
-//    writer died is marked "incomplete" by the next Open.
+//    in the middle of an answer loses nothing that was committed. A streaming message records its writer
+//    (pid and process start time); once that process is gone, the next Open, List or Get marks the message
+//    "incomplete" (a message another live process is streaming is left alone).
 //  - Files are created 0600 in a 0700 directory; a database path that is a symlink is refused.
 //
 // Errors are values: SQLite's exceptions never leave this component. A full disk is IoError("the disk is

@@ -2,7 +2,8 @@
 // after its tool, then `llmdesk chat "What's 2+2?"` — the real llama-server asks for calculator, the real
 // tool server computes 4, the answer comes from the engine; progress on stderr, the answer on stdout; the
 // conversation is in the history. Also: the chat without a running stack, and a `url:` backend (the scripted
-// stand-in server) asking for two tools at once.
+// stand-in server) asking for two tools at once; a model whose chat template has no tools (GET /props) is
+// a warning on stderr and the chat goes on.
 #include <gtest/gtest.h>
 
 #include "integration/cli_manager_helpers.h"
@@ -101,10 +102,43 @@ TEST_F(ChatEndToEnd, WithoutARunningStackTheChatRunsItsOwn) {
   EXPECT_EQ(chat.exit_code, 0) << chat.out << chat.err;
   EXPECT_NE(chat.out.find("The sum is 4"), std::string::npos) << chat.out << chat.err;
   EXPECT_NE(chat.err.find("starting default on port " + std::to_string(model_port_)), std::string::npos) << chat.err;
+  EXPECT_EQ(chat.err.find("warning"), std::string::npos) << "the Qwen2.5 template can do tools: " << chat.err;
   auto json = Chat({"--json", "What's 2+2?"});
   Json transcript = Json::parse(json.out, nullptr, false);
   ASSERT_TRUE(transcript.is_object()) << json.out << json.err;
   EXPECT_EQ(transcript["result"].value("answer", ""), "The sum is 4") << json.out;
+}
+
+// A chat template that renders no tools (llama.cpp's /props reports supports_tools/supports_tool_calls false).
+constexpr const char* kTemplateWithoutTools =
+    "{%- for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor -%}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+TEST_F(ChatEndToEnd, ATemplateWithoutToolsIsAWarningAndTheChatGoesOn) {
+  const auto model = dir_.path() / "plain.gguf";
+  const auto chat_template = dir_.Write("plain.jinja", kTemplateWithoutTools);
+  auto made = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", model.string(), "--template",
+                          chat_template.string(), "--text", "Hello without tools"},
+                         120s);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  WriteConfig("  default:\n    model: " + model.string() + "\n    port: " + std::to_string(model_port_) +
+              "\n    args: [--ctx-size, \"1024\"]\n    startup_timeout: 120\n");
+  auto chat = Chat({"hello"});
+  EXPECT_EQ(chat.exit_code, 0) << chat.out << chat.err;
+  EXPECT_NE(chat.out.find("Hello without tools"), std::string::npos) << "stdout: " << chat.out << "\nstderr: " << chat.err;
+  EXPECT_NE(chat.err.find("warning: model default's chat template has no tool support; tools will not be called"),
+            std::string::npos)
+      << chat.err;
+  EXPECT_EQ(chat.out.find("warning"), std::string::npos) << "warnings belong on stderr: " << chat.out;
+
+  auto json = Chat({"--json", "hello"});
+  Json transcript = Json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(transcript.is_object()) << json.out << json.err;
+  int warnings = 0;
+  for (const auto& e : transcript["events"]) warnings += e.value("event", "") == "warning";
+  EXPECT_EQ(warnings, 1) << json.out;
+  auto no_tools = Chat({"--no-tools", "hello"});
+  EXPECT_EQ(no_tools.err.find("warning"), std::string::npos) << "no tools offered, nothing to warn about: " << no_tools.err;
 }
 
 TEST_F(ChatEndToEnd, RemoteBackendAsksForTwoToolsAtOnce) {

@@ -65,6 +65,12 @@ ScriptedOpenAi::ScriptedOpenAi(std::deque<Turn> turns) : turns_(std::move(turns)
   server_->Route("GET", "/v1/models", [](net::Request&) {
     return net::Response::Json(200, {{"object", "list"}, {"data", Json::array({{{"id", "scripted"}, {"object", "model"}}})}});
   });
+  server_->Route("GET", "/props", [this](net::Request&) {
+    std::lock_guard lock(mu_);
+    ++props_requests_;
+    if (props_.is_null()) return net::Response::Error(404, "File Not Found", "not_found");
+    return net::Response::Json(200, props_);
+  });
   server_->Route("GET", "/health", [](net::Request&) { return net::Response::Json(200, {{"status", "ok"}}); });
   if (Status s = server_->Bind(); !s.ok()) throw std::runtime_error("scripted server: " + s.ToString());
   if (Status s = server_->Start(); !s.ok()) throw std::runtime_error("scripted server: " + s.ToString());
@@ -78,6 +84,16 @@ std::string ScriptedOpenAi::base_url() const { return "http://127.0.0.1:" + std:
 std::vector<Json> ScriptedOpenAi::requests() const {
   std::lock_guard lock(mu_);
   return requests_;
+}
+
+void ScriptedOpenAi::SetProps(Json props) {
+  std::lock_guard lock(mu_);
+  props_ = std::move(props);
+}
+
+int ScriptedOpenAi::props_requests() const {
+  std::lock_guard lock(mu_);
+  return props_requests_;
 }
 
 void ScriptedOpenAi::Push(Turn turn) {
@@ -104,6 +120,7 @@ net::Response ScriptedOpenAi::Serve(net::Request& req) {
       if (turn.pause.count() > 0) std::this_thread::sleep_for(turn.pause);  // a slow model, as scripted
       if (!stream->Write(net::SseFrame("", c.dump()))) return;
     }
+    if (!turn.raw_tail.empty() && !stream->Write(turn.raw_tail)) return;
     if (turn.done_marker) stream->Write(net::SseFrame("", "[DONE]"));
     stream->Close();
   });

@@ -4,7 +4,8 @@
 //
 // Each reply is a Turn: streamed chunks (sent as SSE `data:` events in realistic fragments, optionally
 // with a pause before a chunk, optionally ending without [DONE] or cut off), a whole JSON body, an HTTP
-// error, or a raw body of any content type (an HTML page). Requests are recorded for assertions.
+// error, or a raw body of any content type (an HTML page). Requests are recorded for assertions. GET /props
+// answers like llama-server's once SetProps gave it something to say.
 // Runs on net::HttpServer on 127.0.0.1 with a kernel-picked port; stops in its destructor.
 #pragma once
 
@@ -27,6 +28,7 @@ struct Turn {
   std::vector<nlohmann::json> chunks;  // kStream: chat.completion.chunk objects
   std::chrono::milliseconds pause{0};  // kStream: before each chunk
   bool done_marker = true;             // kStream: end with `data: [DONE]`
+  std::string raw_tail;                // kStream: bytes sent as they are after the chunks (a stream cut mid-JSON)
   int status = 200;                    // kJson / kRaw
   std::string body;                    // kRaw
   std::string content_type = "application/json";
@@ -48,12 +50,17 @@ class ScriptedOpenAi {
   int port() const;
   std::vector<nlohmann::json> requests() const;  // bodies received, in order
   void Push(Turn turn);
+  // GET /props (llama-server's) answers `props` once set; 404 before, as a server that is not llama-server.
+  void SetProps(nlohmann::json props);
+  int props_requests() const;
 
  private:
   net::Response Serve(net::Request& req);
   mutable std::mutex mu_;
   std::deque<Turn> turns_;
   std::vector<nlohmann::json> requests_;
+  nlohmann::json props_;  // null = no /props
+  int props_requests_ = 0;
   std::unique_ptr<net::HttpServer> server_;
 };
 

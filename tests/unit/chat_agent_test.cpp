@@ -210,6 +210,76 @@ TEST(Agent, DenyPolicyAndNoAnswerNeverRunTheTool) {
   EXPECT_EQ(tools.calls, 0) << "ask without anyone to answer counts as deny";
 }
 
+TEST(Agent, NoAnswerInTimeIsDenyAndSaysSo) {
+  ScriptedModel model({Calls({{"a", "calculator", R"({"expression":"2+2"})"}}), Answer("ok")});
+  FunctionTools tools;
+  tools.Add(Calculator(Approval::kAsk), Adds());
+  AskFn ask = [](const ToolInfo&, const std::string&, const Json&, CancelToken&) { return ApprovalAnswer::kNoAnswer; };
+  CancelToken cancel;
+  Recorded rec;
+  ASSERT_TRUE(Agent(model, &tools).Run({{"user", "x", {}, ""}}, {.model = "m"}, rec.fn, ask, cancel).ok());
+  EXPECT_EQ(tools.calls, 0);
+  EXPECT_NE(model.requests[1].messages.back().content.find("nobody approved this call of calculator in time"),
+            std::string::npos)
+      << model.requests[1].messages.back().content;
+}
+
+TEST(Agent, AlwaysFromEarlierInTheConversationIsNotAskedAgain) {
+  ScriptedModel model({Calls({{"a", "calculator", R"({"expression":"2+2"})"}}), Answer("4")});
+  FunctionTools tools;
+  tools.Add(Calculator(Approval::kAsk), Adds());
+  int asked = 0;
+  AskFn ask = [&](const ToolInfo&, const std::string&, const Json&, CancelToken&) {
+    ++asked;
+    return ApprovalAnswer::kDeny;
+  };
+  CancelToken cancel;
+  Recorded rec;
+  RunOptions options{.model = "m"};
+  options.always_allowed = {"calculator"};
+  auto run = Agent(model, &tools).Run({{"user", "x", {}, ""}}, options, rec.fn, ask, cancel);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(tools.calls, 1);
+  EXPECT_EQ(run->always_allowed, std::set<std::string>{"calculator"}) << "handed back for the next turn";
+}
+
+TEST(Agent, ACallNamingNoFunctionIsAnErrorTheModelReads) {
+  ScriptedModel model({Calls({{"a", "", "{}"}}), Answer("sorry")});
+  FunctionTools tools;
+  tools.Add(Calculator(), Adds());
+  CancelToken cancel;
+  Recorded rec;
+  ASSERT_TRUE(Agent(model, &tools).Run({{"user", "x", {}, ""}}, {.model = "m"}, rec.fn, nullptr, cancel).ok());
+  EXPECT_EQ(tools.calls, 0);
+  EXPECT_NE(model.requests[1].messages.back().content.find("names no function; call one of: calculator"), std::string::npos)
+      << model.requests[1].messages.back().content;
+}
+
+TEST(Agent, AHugeToolResultIsCutForTheModelWithANote) {
+  ScriptedModel model({Calls({{"a", "dump", "{}"}}), Answer("long")});
+  FunctionTools tools;
+  tools.Add({"dump", "test", "dump", "", {{"type", "object"}}, Approval::kAuto, 5000ms},
+            [](const Json&, CancelToken&) -> Result<ToolOutcome> {
+              std::string text;
+              while (text.size() < 1000000) text += "\xc3\xa9";  // "é": two bytes, so a cut can fall inside one
+              return ToolOutcome{text, false, nullptr};
+            });
+  CancelToken cancel;
+  Recorded rec;
+  RunOptions options{.model = "m"};
+  options.max_tool_result_bytes = 1001;
+  ASSERT_TRUE(Agent(model, &tools).Run({{"user", "x", {}, ""}}, options, rec.fn, nullptr, cancel).ok());
+  const std::string& seen = model.requests[1].messages.back().content;
+  std::string kept;
+  for (int i = 0; i < 500; ++i) kept += "\xc3\xa9";
+  EXPECT_EQ(seen.substr(0, 1000), kept) << "cut before the character the limit splits";
+  EXPECT_EQ(seen.substr(1000), "\n[llmdesk: the tool result was 1000000 bytes; only the first 1000 are shown]");
+  ASSERT_EQ(rec.Of(Event::Kind::kToolResult).size(), 1u);
+  EXPECT_EQ(rec.Of(Event::Kind::kToolResult)[0].text, seen);
+  EXPECT_EQ(BoundToolResult("short", 10), "short");
+}
+
 TEST(Agent, CancelReachesARunningToolAndEndsTheRun) {
   ScriptedModel model({Calls({{"a", "wait", "{}"}}), Answer("never")});
   FunctionTools tools;

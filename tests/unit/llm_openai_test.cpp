@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "llm/openai.h"
+#include "llm/props.h"
 
 namespace llmdesk::llm {
 namespace {
@@ -131,6 +132,36 @@ TEST(ChatRequestJson, ParallelToolCallsAndToolMessages) {
   EXPECT_EQ(body["messages"][2]["tool_call_id"], "call_0");
   r.tools.pop_back();
   EXPECT_FALSE(ToJson(r).contains("parallel_tool_calls"));
+}
+
+TEST(StreamAccumulator, ACallWithAnIdButNoNameIsKeptForTheLoopToReport) {
+  StreamAccumulator acc;
+  ASSERT_TRUE(acc.Feed(Chunk(ToolDelta(0, "call_x", "", ""))).ok());
+  ASSERT_TRUE(acc.Feed(Chunk(Json::object(), "tool_calls")).ok());
+  auto done = acc.Finish();
+  ASSERT_EQ(done.message.tool_calls.size(), 1u) << "dropping it would turn a broken call into an empty answer";
+  EXPECT_EQ(done.message.tool_calls[0].id, "call_x");
+  EXPECT_EQ(done.message.tool_calls[0].name, "");
+}
+
+TEST(ToolTemplateWarning, CapsDecideThenTheTemplateText) {
+  ServerProps none{.chat_template = "{{ messages }}", .supports_tools = false, .supports_tool_calls = false};
+  auto w = ToolTemplateWarning(none, "m");
+  ASSERT_TRUE(w);
+  EXPECT_NE(w->find("model m's chat template has no tool support; tools will not be called"), std::string::npos) << *w;
+  EXPECT_NE(w->find("--chat-template-file"), std::string::npos) << *w;
+
+  ServerProps capable{.chat_template = "{{ tools }}", .supports_tools = true, .supports_tool_calls = true};
+  EXPECT_FALSE(ToolTemplateWarning(capable, "m"));
+  ServerProps undescribed{.chat_template = "x", .supports_tools = false, .supports_tool_calls = true};
+  auto fallback = ToolTemplateWarning(undescribed, "m");
+  ASSERT_TRUE(fallback);
+  EXPECT_NE(fallback->find("does not describe tools"), std::string::npos) << *fallback;
+
+  // An older llama.cpp without caps: the template text decides.
+  EXPECT_TRUE(ToolTemplateWarning({.chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}"}, "m"));
+  EXPECT_FALSE(ToolTemplateWarning({.chat_template = "{% if tools %}{{ tools }}{% endif %}"}, "m"));
+  EXPECT_FALSE(ToolTemplateWarning({}, "m")) << "nothing known, nothing to warn about";
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "store/history.h"
 #include "support/test_support.h"
 
@@ -119,6 +121,98 @@ TEST(History, KillNineMidAnswerKeepsCommittedTextMarkedIncomplete) {
   EXPECT_EQ(got->messages[0].content, "tell me");
   EXPECT_EQ(got->messages[1].content, "The answer is");
   EXPECT_EQ(got->messages[1].status, MessageRecord::Status::kIncomplete);
+}
+
+// Another process streaming an answer right now (`llmdesk serve`) is not "dead": `llmdesk history` opening
+// the same db must not mark its message incomplete (which would also stop its progressive saves).
+TEST(History, ALiveWritersAnswerStaysStreamingUntilItDies) {
+  TempDir dir;
+  const auto file = dir.path() / "h.db";
+  int64_t conv = 0;
+  {
+    auto h = OpenOrDie(file);
+    ASSERT_TRUE(h);
+    conv = *h->CreateConversation("streamed", "m");
+  }
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  pid_t writer = fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {  // begins an answer, waits for the go, saves more, then hangs until killed
+    close(ready[0]);
+    close(go[1]);
+    auto h = History::Open(file);
+    if (!h.ok()) _exit(1);
+    auto msg = (*h)->BeginMessage(conv, "assistant");
+    if (!msg.ok() || !(*h)->UpdateMessage(*msg, "The answer").ok()) _exit(2);
+    char one = 1;
+    if (write(ready[1], &one, 1) != 1) _exit(3);
+    if (read(go[0], &one, 1) != 1) _exit(4);
+    if (!(*h)->UpdateMessage(*msg, "The answer is").ok()) _exit(5);
+    if (write(ready[1], &one, 1) != 1) _exit(6);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  close(go[0]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  {
+    auto reader = OpenOrDie(file);  // as `llmdesk history show` does, while the writer streams
+    ASSERT_TRUE(reader);
+    auto got = reader->Get(conv);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->messages.size(), 1u);
+    EXPECT_EQ(got->messages[0].status, MessageRecord::Status::kStreaming) << "the writer is alive";
+  }
+  ASSERT_EQ(write(go[1], &byte, 1), 1);
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer could not save after a reader opened the db";
+  kill(writer, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(writer, &status, 0), writer);
+  close(ready[0]);
+  close(go[1]);
+  auto h = OpenOrDie(file);
+  ASSERT_TRUE(h);
+  auto got = h->Get(conv);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->messages.at(0).content, "The answer is");
+  EXPECT_EQ(got->messages.at(0).status, MessageRecord::Status::kIncomplete);
+}
+
+TEST(History, MigratesAVersionOneDatabaseAndMarksItsOrphans) {
+  TempDir dir;
+  const auto file = dir.path() / "old.db";
+  {
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(R"sql(
+      CREATE TABLE conversations(id INTEGER PRIMARY KEY, title TEXT NOT NULL, model TEXT NOT NULL,
+        created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+      CREATE TABLE messages(id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL, content TEXT NOT NULL DEFAULT '', tool_call_id TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL, created_ms INTEGER NOT NULL, meta TEXT NOT NULL DEFAULT '{}');
+      CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+      CREATE TABLE tool_calls(message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, call_id TEXT NOT NULL, server TEXT NOT NULL, tool TEXT NOT NULL,
+        arguments TEXT NOT NULL, result TEXT, is_error INTEGER NOT NULL DEFAULT 0,
+        duration_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(message_id, position));
+      INSERT INTO conversations VALUES(1, 'old', 'm', 1, 1);
+      INSERT INTO messages(conversation_id, role, content, status, created_ms) VALUES(1, 'user', 'q', 'complete', 1);
+      INSERT INTO messages(conversation_id, role, content, status, created_ms) VALUES(1, 'assistant', 'half', 'streaming', 2);
+      PRAGMA user_version = 1;
+    )sql");
+  }
+  auto h = OpenOrDie(file);
+  ASSERT_TRUE(h);
+  auto got = h->Get(1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->messages.size(), 2u);
+  EXPECT_EQ(got->messages[1].content, "half");
+  EXPECT_EQ(got->messages[1].status, MessageRecord::Status::kIncomplete) << "no writer recorded: nobody is writing it";
+  auto msg = h->BeginMessage(1, "assistant");
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_TRUE(h->UpdateMessage(*msg, "new").ok());
 }
 
 TEST(History, FinishMessageCommitsTheWholeAnswer) {
