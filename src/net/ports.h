@@ -1,6 +1,7 @@
-// net/ports.h — who holds a TCP port, read from /proc (Linux).
+// net/ports.h — who holds a TCP port, read from the kernel (Linux).
 //
-// LISTEN entries (state 0A) of /proc/net/tcp and /proc/net/tcp6 give the socket inode; scanning
+// The kernel's listening sockets (sock_diag netlink, LISTEN state only; /proc/net/tcp and tcp6 when
+// netlink is unavailable) give the socket inode; scanning
 // /proc/*/fd for "socket:[inode]" gives the PID; /proc/PID/cmdline gives the command. This is a
 // look, not a reservation: the engine's own bind() remains the only proof that a port is free.
 // Processes of other users may be invisible without privileges: then the PID is unknown, but the
