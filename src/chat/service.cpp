@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <map>
 
 #include "llm/client.h"
@@ -201,8 +202,13 @@ Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::funct
     engine = model->url;
   } else {
     // The backend's own events while it starts, for the progress line.
+    std::atomic<bool> saw_start{false}, saw_ready{false};
     manager::Subscription sub = manager_.Subscribe([&, name = model->name](const manager::Event& e) {
       if (e.backend != name || e.kind == manager::Event::Kind::kLog) return;
+      if (e.kind == manager::Event::Kind::kState) {
+        saw_start = saw_start || e.new_state == manager::State::kStarting;
+        saw_ready = saw_ready || e.new_state == manager::State::kReady;
+      }
       emit({.kind = TurnEvent::Kind::kBackend, .backend = e});
     });
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>((model->startup_timeout_s + 5) * 1000));
@@ -214,6 +220,11 @@ Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::funct
       return acquired.status();
     }
     lease = std::move(acquired).value();
+    // The manager wakes Acquire when the state is published, which can be before the bus delivers the
+    // ready event to the subscription above: a start we reported always ends with its ready line.
+    if (saw_start && !saw_ready)
+      emit({.kind = TurnEvent::Kind::kBackend,
+            .backend = manager::EventFor(lease.status(), manager::Event::Kind::kState, manager::State::kStarting)});
     result.backend_url = lease.url() + "/v1";
     engine = lease.url() + " pid " + std::to_string(lease.status().pid);
   }

@@ -102,6 +102,9 @@ TEST_F(ChatEndToEnd, WithoutARunningStackTheChatRunsItsOwn) {
   EXPECT_EQ(chat.exit_code, 0) << chat.out << chat.err;
   EXPECT_NE(chat.out.find("The sum is 4"), std::string::npos) << chat.out << chat.err;
   EXPECT_NE(chat.err.find("starting default on port " + std::to_string(model_port_)), std::string::npos) << chat.err;
+  // Every start the chat reported ends with its ready line (the ready event can reach the bus after
+  // Acquire returned).
+  EXPECT_NE(chat.err.find("default is ready on port " + std::to_string(model_port_)), std::string::npos) << chat.err;
   EXPECT_EQ(chat.err.find("warning"), std::string::npos) << "the Qwen2.5 template can do tools: " << chat.err;
   auto json = Chat({"--json", "What's 2+2?"});
   Json transcript = Json::parse(json.out, nullptr, false);
