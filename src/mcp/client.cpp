@@ -40,7 +40,7 @@ Client::Client(ServerSpec spec, std::unique_ptr<Transport> transport)
 
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::HttpClient* http) {
+Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::HttpClient* http, ClosedFn on_closed) {
   auto on_notification = [name = spec.name](const json& message) {
     if (message.value("method", "") == "notifications/message" && message.contains("params"))
       spdlog::info("mcp {}: {}", name, Dump(message["params"].value("data", json())));
@@ -50,7 +50,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::Htt
     if (!http) return Status::InvalidArgument("MCP server '" + spec.name + "' is an HTTP server, but no HTTP client was given");
     transport = MakeHttpTransport(*http, spec, on_notification);
   } else if (!spec.command.empty()) {
-    auto made = MakeStdioTransport(spec, on_notification);
+    auto made = MakeStdioTransport(spec, on_notification, std::move(on_closed));
     if (!made.ok()) return made.status();
     transport = std::move(made).value();
   } else {

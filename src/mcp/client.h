@@ -10,7 +10,7 @@
 //    GET + Last-Event-ID after the `retry:` delay the server gave (bounded attempts).
 //  - stdio: the command is spawned with argv (never a shell) in its own process group, with PDEATHSIG;
 //    one JSON-RPC message per line each way; its stderr is kept (the last lines name what went wrong when it
-//    dies). Requests from the server we do not serve (sampling, elicitation, roots) get -32601; ping gets {}.
+//    dies; each line is also logged at debug level). Requests from the server we do not serve (sampling, elicitation, roots) get -32601; ping gets {}.
 //  - ListTools() follows `nextCursor` pages; CallTool() returns the MCP result (isError results are results).
 //  - Cancel: when the CancelToken fires during a request, `notifications/cancelled` goes to the server
 //    and the call returns Cancelled at once.
@@ -67,15 +67,24 @@ class Transport {
   virtual std::string Describe() const = 0;  // "stdio: npx -y ..." / "http://..."
 };
 
+// Called once, on the transport's own thread, when a stdio server exits on its own (never when the
+// client closes it): `why` names the exit status and the server's last stderr lines. It must not destroy
+// the Client (that joins the thread it runs on); it may note the loss and wake whoever reconnects.
+using ClosedFn = std::function<void(const std::string& why)>;
+
 std::unique_ptr<Transport> MakeHttpTransport(net::HttpClient& http, const ServerSpec& spec,
                                              std::function<void(const nlohmann::json&)> on_notification);
 Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
-                                                      std::function<void(const nlohmann::json&)> on_notification);
+                                                      std::function<void(const nlohmann::json&)> on_notification,
+                                                      ClosedFn on_closed = {});
 
 class Client {
  public:
   // Connects (spawns for stdio) and initializes. `http` must outlive the client (HTTP servers only).
-  static Result<std::unique_ptr<Client>> Connect(const ServerSpec& spec, net::HttpClient* http);
+  // `on_closed` (stdio only): see ClosedFn; a server that dies during Connect may call it before Connect
+  // returns its failure.
+  static Result<std::unique_ptr<Client>> Connect(const ServerSpec& spec, net::HttpClient* http,
+                                                 ClosedFn on_closed = {});
   ~Client();
 
   Result<std::vector<nlohmann::json>> ListTools(std::chrono::milliseconds timeout = std::chrono::seconds(30));
