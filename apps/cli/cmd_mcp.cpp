@@ -53,7 +53,10 @@ nlohmann::json ListServers(const config::Config& cfg) {
   chat::McpHost host(http, cfg.chat, chat::ServerSpecs(cfg, ""), {.backoff_initial = std::chrono::hours(1)});
   (void)host.Tools();  // waits for every server's first attempt
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : host.Servers()) out.push_back(chat::ToJson(s));
+  for (const auto& s : host.Servers()) {
+    out.push_back(chat::ToJson(s));
+    out.back().erase("retry_in_ms");  // this host ends with the listing: it tries nothing again
+  }
   return {{"source", "direct"}, {"servers", out}};
 }
 
@@ -76,7 +79,8 @@ int McpList(Context& ctx, bool json) {
   for (const auto& s : listing["servers"]) {
     std::cout << s.value("name", "") << "  (" << s.value("transport", "") << ")  " << s.value("state", "");
     if (s.value("connected", false)) std::cout << ", " << s["tools"].size() << " tools";
-    else if (s.value("failures", 0) > 0) std::cout << " (attempt " << s.value("attempts", 0) << ", next in " << s.value("retry_in_ms", 0) << " ms)";
+    else if (s.contains("retry_in_ms") && s.value("failures", 0) > 0)
+      std::cout << " (attempt " << s.value("attempts", 0) << " failed; next in " << s.value("retry_in_ms", 0) << " ms)";
     std::cout << "\n";
     for (const auto& t : s["tools"]) std::cout << "    " << t.value("name", "") << "  " << t.value("description", "") << "\n";
     if (!s.value("connected", false) && !s.value("error", "").empty()) std::cout << "    " << s.value("error", "") << "\n";
