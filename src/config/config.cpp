@@ -138,12 +138,15 @@ nlohmann::json ToJson(const Config& c) {
     json headers = json::object();
     for (const auto& [k, v] : s.headers) headers[k] = "<set>";  // never print secrets
     e["headers"] = headers;
+    if (s.timeout_s) e["timeout_s"] = *s.timeout_s;
+    e["connect_timeout_s"] = s.connect_timeout_s;
     j["mcp_servers"][s.name] = e;
   }
   j["chat"] = {{"max_tool_steps", c.chat.max_tool_steps},
                {"tool_timeout_s", c.chat.tool_timeout_s},
                {"approval", ToString(c.chat.approval)}};
-  for (const auto& [tool, a] : c.chat.tool_approval) j["chat"]["tools"][tool] = ToString(a);
+  for (const auto& [tool, a] : c.chat.tool_approval) j["chat"]["tools"][tool]["approval"] = ToString(a);
+  for (const auto& [tool, t] : c.chat.tool_timeouts_s) j["chat"]["tools"][tool]["timeout_s"] = t;
   return j;
 }
 

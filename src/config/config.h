@@ -89,12 +89,17 @@ struct ModelConfig {
   Location port_where;               // the `port:` value, for port conflict messages
 };
 
+// The name of llmdesk's own tool server among the chat's MCP servers: not available to mcp_servers entries.
+inline constexpr const char* kOwnServerName = "llmdesk";
+
 struct McpServerConfig {
   std::string name;
   std::vector<std::string> command;  // stdio server: command + args
   std::map<std::string, std::string> env;
   std::string url;                   // Streamable HTTP server
   std::map<std::string, std::string> headers;
+  std::optional<double> timeout_s;   // tools/call deadline for this server's tools (over chat.tool_timeout_s)
+  double connect_timeout_s = 10;     // spawn/connect + initialize + tools/list, per attempt
   Location where;
 };
 
@@ -104,7 +109,10 @@ struct ChatConfig {
   int max_tool_steps = 8;
   double tool_timeout_s = 60;
   Approval approval = Approval::kAuto;
-  std::map<std::string, Approval> tool_approval;  // per-tool override: chat.tools.<name>.approval
+  // Per-tool overrides, by the name the model sees: `chat.tools.<name>: ask` or
+  // `chat.tools.<name>: {approval: ask, timeout_s: 5}`.
+  std::map<std::string, Approval> tool_approval;
+  std::map<std::string, double> tool_timeouts_s;  // over mcp_servers.<server>.timeout_s and chat.tool_timeout_s
 };
 
 struct Config {

@@ -8,12 +8,16 @@
 
 #include "common/text.h"
 #include "config/config.h"
+#include "config/sections.h"
 #include "config/yaml_reader.h"
 #include "net/http_policy.h"
 
 namespace llmdesk::config {
 namespace {
 
+using detail::ParseChat;
+using detail::ParseMcpServer;
+using detail::ParseUrl;
 using detail::Shown;
 using detail::YamlReader;
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
@@ -92,17 +96,6 @@ bool TooLong(YamlReader& r, const YAML::Node& node, const std::string& key, cons
   r.Error(node, key, "expected at most " + std::to_string(max) + " bytes (" + why + "), got " +
                          std::to_string(value.size()));
   return true;
-}
-
-// An http:// or https:// URL of bounded length.
-std::optional<std::string> ParseUrl(YamlReader& r, const YAML::Node& node, const std::string& key, const char* what) {
-  auto v = r.Expanded(node, key);
-  if (!v || TooLong(r, node, key, *v, kMaxUrlBytes, "a URL")) return std::nullopt;
-  if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
-    r.Error(node, key, std::string("expected an http:// or https:// ") + what + ", got '" + Shown(*v) + "'");
-    return std::nullopt;
-  }
-  return v;
 }
 
 void ParseEngine(YamlReader& r, const YAML::Node& node, EngineConfig& out) {
@@ -247,48 +240,6 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
     r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
 }
 
-void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& key_node, const YAML::Node& node,
-                    McpServerConfig& s) {
-  const std::string key = "mcp_servers." + name;
-  s.name = name;
-  s.where = r.Loc(key_node);
-  if (!r.CheckMap(node, key, {"command", "args", "env", "url", "headers"})) return;
-  if (node["command"]) {
-    if (auto v = r.ExpandedPath(node["command"], key + ".command")) s.command.push_back(*v);
-  }
-  if (node["args"]) {
-    auto args = r.ExpandedList(node["args"], key + ".args");
-    if (args) s.command.insert(s.command.end(), args->begin(), args->end());
-  }
-  if (node["env"]) s.env = r.ExpandedMap(node["env"], key + ".env").value_or(std::map<std::string, std::string>{});
-  if (node["url"]) s.url = ParseUrl(r, node["url"], key + ".url", "url, e.g. http://127.0.0.1:9000/mcp").value_or("");
-  if (node["headers"])
-    s.headers = r.ExpandedMap(node["headers"], key + ".headers").value_or(std::map<std::string, std::string>{});
-  if (s.command.empty() == s.url.empty())
-    r.Error(key_node, key, "expected exactly one of `command:` (a stdio server) or `url:` (a Streamable HTTP server)");
-}
-
-Approval ToApproval(const std::string& s) {
-  return s == "ask" ? Approval::kAsk : s == "deny" ? Approval::kDeny : Approval::kAuto;
-}
-
-void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out) {
-  if (!r.CheckMap(node, "chat", {"max_tool_steps", "tool_timeout_s", "approval", "tools"})) return;
-  const std::vector<std::string> approvals = {"auto", "ask", "deny"};
-  if (node["max_tool_steps"]) out.max_tool_steps = r.Int(node["max_tool_steps"], "chat.max_tool_steps", 1, 100).value_or(8);
-  if (node["tool_timeout_s"])
-    out.tool_timeout_s = r.Number(node["tool_timeout_s"], "chat.tool_timeout_s", 0.1, 3600).value_or(60);
-  if (node["approval"]) {
-    if (auto v = r.Choice(node["approval"], "chat.approval", approvals)) out.approval = ToApproval(*v);
-  }
-  if (node["tools"] && r.IsMap(node["tools"], "chat.tools")) {
-    for (const auto& kv : node["tools"]) {
-      const std::string name = kv.first.Scalar();
-      if (auto v = r.Choice(kv.second, "chat.tools." + Shown(name), approvals)) out.tool_approval.emplace(name, ToApproval(*v));
-    }
-  }
-}
-
 // Two listeners on one port can never both start: name both places.
 void CheckDuplicatePorts(YamlReader& r, const Config& c) {
   struct Use { std::string key; Location where; };
@@ -329,6 +280,17 @@ void ParseNamedEntries(YamlReader& r, const YAML::Node& node, const std::string&
 }
 
 }  // namespace
+
+// An http:// or https:// URL of bounded length.
+std::optional<std::string> detail::ParseUrl(YamlReader& r, const YAML::Node& node, const std::string& key, const char* what) {
+  auto v = r.Expanded(node, key);
+  if (!v || TooLong(r, node, key, *v, kMaxUrlBytes, "a URL")) return std::nullopt;
+  if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+    r.Error(node, key, std::string("expected an http:// or https:// ") + what + ", got '" + Shown(*v) + "'");
+    return std::nullopt;
+  }
+  return v;
+}
 
 LoadResult LoadString(const std::string& yaml, const std::string& file_name, const GetEnv& env) {
   LoadResult result;

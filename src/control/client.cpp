@@ -118,6 +118,8 @@ Result<Json> ControlClient::Action(const std::string& name, const std::string& a
 Result<Json> ControlClient::Logs(const std::string& name, size_t lines) {
   return Request("GET", "/api/backends/" + PercentEncode(name) + "/logs?lines=" + std::to_string(lines));
 }
+Result<Json> ControlClient::McpServers() { return Request("GET", "/api/mcp/servers"); }
+
 Result<Json> ControlClient::Ports() { return Request("GET", "/api/ports"); }
 
 Status ControlClient::FollowLogs(const std::string& name, size_t lines, const Handler& on_data,

@@ -24,6 +24,8 @@
 //   POST /api/chat/{run}/approve          {call_id, answer: once|always|deny}; 404 unknown run or question
 //   POST /api/chat/{run}/cancel           202
 //   GET  /api/history, GET|DELETE /api/history/{id}   the chat history (store::History)
+//   GET  /api/mcp/servers                 [chat::ToJson(ServerState)...]: the MCP host's servers, their state
+//                                         and tools (when ServerOptions::mcp is set; 404 otherwise)
 // Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
 // ServerOptions::add_routes.
 //
@@ -67,6 +69,7 @@ class HttpClient;
 }
 namespace llmdesk::chat {
 class ChatService;
+class McpHost;
 }
 namespace llmdesk::store {
 class History;
@@ -96,6 +99,7 @@ struct ServerOptions {
   std::function<void(net::HttpServer&)> add_routes;  // e.g. the /v1 gateway, registered before listening
   chat::ChatService* chat = nullptr;    // serves /api/chat when set (must outlive the server)
   store::History* history = nullptr;    // serves /api/history when set
+  chat::McpHost* mcp = nullptr;         // serves /api/mcp/servers when set (must outlive the server)
 };
 
 class ControlServer {
@@ -132,6 +136,7 @@ class ControlClient {
   Result<nlohmann::json> Action(const std::string& name, const std::string& action);
   Result<nlohmann::json> Logs(const std::string& name, size_t lines);
   Result<nlohmann::json> Ports();
+  Result<nlohmann::json> McpServers();  // GET /api/mcp/servers
   // SSE streams: calls on_data(event_name, data_json) per event until it returns false, the stream
   // ends or `cancel` becomes true (noticed within 50 ms).
   Status FollowLogs(const std::string& name, size_t lines,

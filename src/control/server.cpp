@@ -5,6 +5,7 @@
 
 #include "control/control.h"
 #include "control/chat_api.h"
+#include "chat/mcp_host.h"
 #include "net/http_server.h"
 #include "net/sse.h"
 
@@ -209,6 +210,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& ma
   impl->http = std::make_unique<net::HttpServer>(std::move(http));
   impl->Routes();
   if (o.chat) RegisterChatRoutes(*impl->http, *o.chat, o.history, MakeChatRuns());
+  if (o.mcp) {
+    impl->http->Route("GET", "/api/mcp/servers", [mcp = o.mcp](Request&) {
+      Json out = Json::array();
+      for (const auto& s : mcp->Servers()) out.push_back(chat::ToJson(s));
+      return Response::Json(200, out);
+    });
+  }
   if (o.add_routes) o.add_routes(*impl->http);
   if (Status bound = impl->http->Bind(); !bound.ok()) {
     return Status::Unavailable("cannot start the control API: " + bound.message() + " (or set gateway.port in the config)");

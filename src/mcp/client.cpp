@@ -64,7 +64,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::Htt
     if (!http) return Status::InvalidArgument("MCP server '" + spec.name + "' is an HTTP server, but no HTTP client was given");
     transport = MakeHttpTransport(*http, spec, on_notification, options.on_request);
   } else if (!spec.command.empty()) {
-    auto made = MakeStdioTransport(spec, on_notification, options.on_request);
+    auto made = MakeStdioTransport(spec, on_notification, options.on_request, options.on_closed);
     if (!made.ok()) return made.status();
     transport = std::move(made).value();
   } else {

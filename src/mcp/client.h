@@ -12,7 +12,7 @@
 //    bounded (kMaxIdleResumes in client_http.cpp).
 //  - stdio: the command is spawned with argv (never a shell) in its own process group, with PDEATHSIG;
 //    one JSON-RPC message per line each way; its stderr is kept (the last lines name what went wrong when it
-//    dies).
+//    dies; each line is also logged at debug level).
 //  - Requests from the server (elicitation/create, sampling/createMessage, roots/list) go to
 //    ClientOptions::on_request when one is given (its capabilities are declared in initialize); without one,
 //    or for a method the handler does not serve (NotFound), they get -32601. ping gets {}.
@@ -62,6 +62,11 @@ struct ServerSpec {
 using ServerRequestHandler =
     std::function<Result<nlohmann::json>(const std::string& method, const nlohmann::json& params)>;
 
+// Called once, on the transport's own thread, when a stdio server exits on its own (never when the
+// client closes it): `why` names the exit status and the server's last stderr lines. It must not destroy
+// the Client (that joins the thread it runs on); it may note the loss and wake whoever reconnects.
+using ClosedFn = std::function<void(const std::string& why)>;
+
 struct ClientOptions {
   // Declared in initialize, e.g. {"elicitation": {"form": {}}}; only what on_request really serves.
   nlohmann::json capabilities = nlohmann::json::object();
@@ -69,6 +74,8 @@ struct ClientOptions {
   // HTTP: after initialize, keep the server's standalone SSE stream (GET) open for requests and
   // notifications not tied to one of ours (servers that send elicitation that way); see Transport::Listen.
   bool listen = false;
+  // stdio: see ClosedFn; a server that dies during Connect may call it before Connect returns its failure.
+  ClosedFn on_closed;
 };
 
 // The JSON-RPC reply to a request the server sent (`request` has "id" and "method"): ping → {}, else
@@ -109,7 +116,8 @@ std::unique_ptr<Transport> MakeHttpTransport(net::HttpClient& http, const Server
                                              ServerRequestHandler on_request = nullptr);
 Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
                                                       std::function<void(const nlohmann::json&)> on_notification,
-                                                      ServerRequestHandler on_request = nullptr);
+                                                      ServerRequestHandler on_request = nullptr,
+                                                      ClosedFn on_closed = {});
 
 class Client {
  public:

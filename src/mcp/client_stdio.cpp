@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "mcp/client.h"
 #include "mcp/jsonrpc.h"
 #include "process/process.h"
@@ -26,8 +28,12 @@ constexpr size_t kStderrLines = 40;
 
 class StdioTransport : public Transport {
  public:
-  StdioTransport(ServerSpec spec, std::function<void(const json&)> on_notification, ServerRequestHandler on_request)
-      : spec_(std::move(spec)), on_notification_(std::move(on_notification)), on_request_(std::move(on_request)),
+  StdioTransport(ServerSpec spec, std::function<void(const json&)> on_notification, ServerRequestHandler on_request,
+                 ClosedFn on_closed)
+      : spec_(std::move(spec)),
+        on_notification_(std::move(on_notification)),
+        on_request_(std::move(on_request)),
+        on_closed_(std::move(on_closed)),
         wake_(eventfd(0, EFD_CLOEXEC)) {}
 
   ~StdioTransport() override {
@@ -80,11 +86,21 @@ class StdioTransport : public Transport {
     if (!written.ok()) return written;
     if (cancel && cancel->cancelled()) return Status::Cancelled("cancelled");
     if (!dead.empty()) return Status::Unavailable(dead);
-    return Status::Timeout(Name() + " did not answer in time");
+    return Status::Timeout(Name() + " did not answer in time" + StderrTail());
   }
 
  private:
   std::string Name() const { return "MCP server '" + spec_.name + "' (" + Describe() + ")"; }
+
+  // "; its last output:\n  line..." — the server's own words on what went wrong (or that it said nothing);
+  // the last 10 lines: this text may reach the model as a tool result.
+  std::string StderrTail() const {
+    std::lock_guard lock(mu_);
+    if (stderr_.empty()) return "; it wrote nothing to stderr";
+    std::string out = "; its last output:";
+    for (size_t i = stderr_.size() > 10 ? stderr_.size() - 10 : 0; i < stderr_.size(); ++i) out += "\n  " + stderr_[i];
+    return out;
+  }
 
   // Writes one line, waiting (bounded) while the pipe is full. The reader thread passes `only_if_free`:
   // it must never wait for a writer that may itself wait for the child, which may wait for the reader.
@@ -149,6 +165,7 @@ class StdioTransport : public Transport {
       if (is_stdout) {
         OnLine(line);
       } else {
+        spdlog::debug("mcp {} stderr: {}", spec_.name, line.substr(0, 2000));
         std::lock_guard lock(mu_);
         stderr_.emplace_back(line.substr(0, 2000));
         if (stderr_.size() > kStderrLines) stderr_.pop_front();
@@ -185,11 +202,16 @@ class StdioTransport : public Transport {
       if (fds[3].revents) err_open = Drain(child_->stderr_fd(), err_buf, false);
       if (fds[0].revents && !(fds[2].revents & POLLIN) && !(fds[3].revents & POLLIN)) {
         auto exit = child_->TryReap();
-        std::lock_guard lock(mu_);
-        dead_ = Name() + " exited (" + (exit ? exit->ToString() : std::string("gone")) + ")";
-        if (!stderr_.empty()) dead_ += "; its last output:";
-        for (const auto& l : stderr_) dead_ += "\n  " + l;
-        cv_.notify_all();
+        std::string why;
+        {
+          std::lock_guard lock(mu_);
+          dead_ = Name() + " exited (" + (exit ? exit->ToString() : std::string("gone")) + ")";
+          if (!stderr_.empty()) dead_ += "; its last output:";
+          for (const auto& l : stderr_) dead_ += "\n  " + l;
+          why = dead_;
+          cv_.notify_all();
+        }
+        if (on_closed_) on_closed_(why);  // outside mu_: the callback takes its owner's locks
         break;
       }
     }
@@ -213,6 +235,7 @@ class StdioTransport : public Transport {
   const ServerSpec spec_;
   std::function<void(const json&)> on_notification_;
   ServerRequestHandler on_request_;
+  ClosedFn on_closed_;
   UniqueFd wake_;
   std::thread thread_;
   std::mutex write_mu_;  // one line at a time on stdin
@@ -228,8 +251,9 @@ class StdioTransport : public Transport {
 
 Result<std::unique_ptr<Transport>> MakeStdioTransport(const ServerSpec& spec,
                                                       std::function<void(const json&)> on_notification,
-                                                      ServerRequestHandler on_request) {
-  auto t = std::make_unique<StdioTransport>(spec, std::move(on_notification), std::move(on_request));
+                                                      ServerRequestHandler on_request, ClosedFn on_closed) {
+  auto t = std::make_unique<StdioTransport>(spec, std::move(on_notification), std::move(on_request),
+                                            std::move(on_closed));
   if (Status s = t->Start(); !s.ok()) return s;
   return std::unique_ptr<Transport>(std::move(t));
 }

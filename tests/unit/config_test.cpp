@@ -224,3 +224,100 @@ TEST(ConfigLoader, JsonAndYamlEmissionRoundTrip) {
 
 }  // namespace
 }  // namespace llmdesk::config
+
+// ---- mcp_servers and chat.tools (issue 8 §3: timeouts per server and tool; broken entries) -----------------
+namespace llmdesk::config {
+namespace {
+
+TEST(ConfigMcpServers, TimeoutsPerServerAndPerTool) {
+  auto r = Load("mcp_servers:\n"
+                "  fs: {command: npx, args: [-y, pkg, 7], timeout_s: 5, connect_timeout_s: 2.5}\n"
+                "  web: {url: http://127.0.0.1:9000/mcp}\n"
+                "chat:\n"
+                "  tool_timeout_s: 30\n"
+                "  tools:\n"
+                "    calculator: ask\n"
+                "    get_weather: {approval: deny, timeout_s: 90}\n"
+                "    echo: {timeout_s: 1.5}\n");
+  for (const auto& d : r.diagnostics) ADD_FAILURE() << d.ToString();
+  ASSERT_EQ(r.config.mcp_servers.size(), 2u);
+  const McpServerConfig& fs = r.config.mcp_servers[0];
+  EXPECT_EQ(fs.command, (std::vector<std::string>{"npx", "-y", "pkg", "7"}));
+  EXPECT_EQ(fs.timeout_s, 5.0);
+  EXPECT_EQ(fs.connect_timeout_s, 2.5);
+  EXPECT_EQ(r.config.mcp_servers[1].timeout_s, std::nullopt);  // chat.tool_timeout_s applies
+  EXPECT_EQ(r.config.mcp_servers[1].connect_timeout_s, 10.0);
+  const ChatConfig& chat = r.config.chat;
+  EXPECT_EQ(chat.tool_timeout_s, 30.0);
+  EXPECT_EQ(chat.tool_approval.at("calculator"), Approval::kAsk);
+  EXPECT_EQ(chat.tool_approval.at("get_weather"), Approval::kDeny);
+  EXPECT_EQ(chat.tool_approval.count("echo"), 0u);
+  EXPECT_EQ(chat.tool_timeouts_s.at("get_weather"), 90.0);
+  EXPECT_EQ(chat.tool_timeouts_s.at("echo"), 1.5);
+  // `config show` prints them in the long form.
+  auto j = ToJson(r.config);
+  EXPECT_EQ(j["chat"]["tools"]["get_weather"]["approval"], "deny");
+  EXPECT_EQ(j["chat"]["tools"]["get_weather"]["timeout_s"], 90.0);
+  EXPECT_EQ(j["mcp_servers"]["fs"]["timeout_s"], 5.0);
+  EXPECT_FALSE(j["mcp_servers"]["web"].contains("timeout_s"));
+}
+
+TEST(ConfigMcpServers, BrokenEntriesNameTheSpotAndWhatToDo) {
+  EXPECT_EQ(OnlyError(Load("mcp_servers:\n  x: {command: npx, url: http://h/mcp}\n")),
+            "t.yaml:2:3: error: mcp_servers.x: expected exactly one of `command:` (a stdio server) or `url:` "
+            "(a Streamable HTTP server), got both; keep one (two servers need two entries)");
+  EXPECT_EQ(OnlyError(Load("mcp_servers:\n  x: {args: [a]}\n")),
+            "t.yaml:2:3: error: mcp_servers.x: expected exactly one of `command:` or `url:`, got neither; give "
+            "`command:` (+ `args:`, `env:`) for a stdio server, or `url:` (+ `headers:`) for a Streamable HTTP server");
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x:\n")), HasSubstr("t.yaml:2:3: error: mcp_servers.x: the entry is empty: give `command:`"));
+  EXPECT_EQ(OnlyError(Load("mcp_servers:\n  x:\n    command: \"\"\n")),
+            "t.yaml:3:14: error: mcp_servers.x.command: expected the program to run, e.g. `command: npx`, got an empty string");
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: [npx, -y]}\n")),
+              HasSubstr("t.yaml:2:16: error: mcp_servers.x.command: expected the program to run as a string, e.g. "
+                        "`command: npx`, got a list; put its arguments in `args:`"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, args: -y}\n")),
+              HasSubstr("t.yaml:2:27: error: mcp_servers.x.args: expected a list"));
+  EXPECT_EQ(OnlyError(Load("mcp_servers:\n  x:\n    command: npx\n    args: [-y, {a: 1}]\n")),
+            "t.yaml:4:16: error: mcp_servers.x.args[1]: expected a string, got a map");
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, env: [A=1]}\n")),
+              HasSubstr("mcp_servers.x.env: expected a map of keys, got a list"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, env: {A: [1]}}\n")),
+              HasSubstr("mcp_servers.x.env.A: expected a string, got a list"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, headers: {A: b}}\n")),
+              HasSubstr("t.yaml:2:30: error: mcp_servers.x.headers: `headers:` is for HTTP servers (`url:`)"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {url: http://h/mcp, args: [a]}\n")),
+              HasSubstr("mcp_servers.x.args: `args:` is for stdio servers (`command:`)"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {url: 42}\n")),
+              HasSubstr("mcp_servers.x.url: expected an http:// or https:// url"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, timeout_s: fast}\n")),
+              HasSubstr("mcp_servers.x.timeout_s: expected a number from 0.1 to 3600, got 'fast'"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, connect_timeout_s: 0}\n")),
+              HasSubstr("mcp_servers.x.connect_timeout_s: expected a number from 0.1 to 600"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: {command: npx, comand: y}\n")),
+              HasSubstr("mcp_servers.x.comand: unknown key; did you mean 'command'?"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  x: [npx]\n")), HasSubstr("t.yaml:2:6: error: mcp_servers.x: expected a map"));
+  EXPECT_THAT(OnlyError(Load("mcp_servers: [npx]\n")), HasSubstr("t.yaml:1:14: error: mcp_servers: expected a map"));
+  EXPECT_THAT(OnlyError(Load("chat: {tools: {calc: {approval: ask, timout_s: 3}}}\n")),
+              HasSubstr("chat.tools.calc.timout_s: unknown key; did you mean 'timeout_s'?"));
+  EXPECT_THAT(OnlyError(Load("chat: {tools: {calc: [ask]}}\n")),
+              HasSubstr("chat.tools.calc: expected auto, ask or deny, or a map like {approval: ask, timeout_s: 30}"));
+  EXPECT_THAT(OnlyError(Load("chat: {tools: {calc: {timeout_s: -1}}}\n")),
+              HasSubstr("chat.tools.calc.timeout_s: expected a number from 0.1 to 3600"));
+  // Every broken entry is reported in one run, and the good ones still load.
+  auto several = Load("mcp_servers:\n  a: {command: \"\"}\n  b: {url: http://h/mcp, command: x}\n  c: {command: ok}\n");
+  EXPECT_EQ(several.errors().size(), 2u);
+  ASSERT_EQ(several.config.mcp_servers.size(), 3u);
+  EXPECT_EQ(several.config.mcp_servers[2].command, std::vector<std::string>{"ok"});
+}
+
+}  // namespace
+}  // namespace llmdesk::config
+
+namespace llmdesk::config {
+namespace {
+TEST(ConfigMcpServers, TheOwnToolServersNameIsTaken) {
+  EXPECT_THAT(OnlyError(Load("mcp_servers:\n  llmdesk: {command: llmdesk, args: [mcp-stdio]}\n")),
+              HasSubstr("t.yaml:2:3: error: mcp_servers.llmdesk: the name 'llmdesk' is taken by llmdesk's own tool server"));
+}
+}  // namespace
+}  // namespace llmdesk::config
