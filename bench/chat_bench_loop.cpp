@@ -243,7 +243,7 @@ int RunLoopBench(const LoopArgs& a) {
   ToolServer tool_server;
   net::HttpClient http;
   mcp::ServerSpec spec{.name = "llmdesk", .url = tool_server.url()};
-  chat::McpHost host(http, config::ChatConfig{}, {spec});
+  chat::McpHost host(http, config::ChatConfig{}, {chat::HostedServer{.spec = spec}});
   host.Refresh();
   if (host.Tools().empty()) Die("the MCP host found no tools at " + spec.url);
   auto direct = mcp::Client::Connect(spec, &http);
