@@ -43,7 +43,8 @@ TEST(ConfigLoader, BuiltInDefaults) {
   ASSERT_EQ(c.models.size(), 1u);
   EXPECT_EQ(c.models[0].name, "default");
   EXPECT_EQ(c.models[0].port, 10500);
-  EXPECT_EQ(c.models[0].model, "/home/u/.local/share/llmdesk/models/default.gguf");
+  EXPECT_EQ(c.models[0].model, "");  // no default.gguf under /home/u: the built-in hf: model
+  EXPECT_EQ(c.models[0].hf, kDefaultHfModel);
   EXPECT_EQ(c.ports.on_conflict, OnConflict::kFallback);
   EXPECT_EQ(c.tool_server.tools.size(), 4u);
 }
