@@ -2,6 +2,7 @@
 #include "models/library.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <nlohmann/json.hpp>
