@@ -8,6 +8,7 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)  # libcrypto: SHA-256 of pulled models (models/)
 find_package(date REQUIRED)
 find_package(Boost 1.74 REQUIRED)  # header-only: Asio and Beast under net::HttpServer
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

@@ -7,7 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cancel.h"
 #include "config/config.h"
+#include "models/pull.h"
 
 namespace llmdesk::cli {
 
@@ -31,5 +33,16 @@ void RegisterMcpCommands(CLI::App& app, Context& ctx);
 void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 void RegisterChatCommand(CLI::App& app, Context& ctx);
+void RegisterModelCommands(CLI::App& app, Context& ctx);
+
+class StopSignals;
+// Before a start (up, serve, chat): `hf:` models of `names` found or pulled, and the offline first run's demo
+// model (models/prepare.h), with progress and notes printed. nullopt (message printed) = start nothing.
+std::optional<config::Config> PrepareForStart(const config::Config& cfg, const std::vector<std::string>& names,
+                                             StopSignals& signals);
+
+// Pulls `ref` with the config's hub settings, rendering progress on stderr (cmd_models.cpp).
+Result<models::PullResult> PullWithProgress(const config::Config& cfg, const models::ModelRef& ref,
+                                            const CancelToken* cancel);
 
 }  // namespace llmdesk::cli

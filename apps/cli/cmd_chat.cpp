@@ -57,6 +57,7 @@ class Renderer {
   static std::string Line(const std::string& kind, const Json& d) {
     if (kind == "backend") {
       const std::string state = d.value("state", ""), name = d.value("backend", "");
+      if (d.contains("warning")) return name + ": warning: " + d.value("warning", "");
       if (d.contains("stage")) return name + ": " + d.value("stage", "");
       if (state == "starting") return "starting " + name + (d.value("port", 0) ? " on port " + std::to_string(d.value("port", 0)) : "");
       if (state == "ready") return name + " is ready on port " + std::to_string(d.value("port", 0));
@@ -167,7 +168,12 @@ int ChatCmd(Context& ctx, const ChatArgs& args) {
     return code;
   }
   std::cerr << "(no llmdesk up/serve is running for this config: running the stack for this chat)\n";
-  auto started = stack::Stack::Start({.config = *cfg, .control_api = false});
+  std::vector<std::string> to_prepare;  // the chat's model: -m, else the first one (as the chat service picks)
+  if (!args.model.empty()) to_prepare.push_back(args.model);
+  else if (!cfg->models.empty()) to_prepare.push_back(cfg->models.front().name);
+  auto prepared = PrepareForStart(*cfg, to_prepare, signals);
+  if (!prepared) return kExitFailure;
+  auto started = stack::Stack::Start({.config = *prepared, .control_api = false});
   if (!started.ok()) {
     std::cerr << "llmdesk chat: " << started.status().message() << "\n";
     return kExitFailure;

@@ -177,7 +177,9 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   if (!chosen) return kExitBadConfig;
 
   StopSignals signals;  // before the stack creates threads: they inherit the mask
-  auto started = stack::Stack::Start({.config = cfg, .control_api = true});
+  auto prepared = PrepareForStart(cfg, *chosen, signals);  // `hf:` models pulled; offline: the demo model
+  if (!prepared) return kExitFailure;
+  auto started = stack::Stack::Start({.config = *prepared, .control_api = true});
   if (!started.ok()) {
     std::cerr << "llmdesk: " << started.status().message() << "\n";
     return kExitFailure;

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   RegisterManagerCommands(app, ctx);
   RegisterHistoryCommands(app, ctx);
   RegisterChatCommand(app, ctx);
+  RegisterModelCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

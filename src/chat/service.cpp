@@ -111,6 +111,7 @@ Json ToJson(const TurnEvent& e) {
       Json j = {{"kind", "backend"}, {"backend", b.backend}, {"state", manager::ToString(b.new_state)},
                 {"port", b.port}, {"reason", b.reason}};
       if (b.kind == manager::Event::Kind::kProgress) j["stage"] = b.stage, j["progress"] = b.progress;
+      if (b.kind == manager::Event::Kind::kWarning) j["warning"] = b.reason;  // e.g. no tool support
       return j;
     }
     case TurnEvent::Kind::kConversation:

@@ -55,7 +55,11 @@ Config Defaults(const GetEnv& env) {
   std::filesystem::path data;
   if (auto v = env("XDG_DATA_HOME"); v && !v->empty()) data = *v;
   else if (auto home = env("HOME"); home && !home->empty()) data = std::filesystem::path(*home) / ".local" / "share";
-  if (!data.empty()) m.model = (data / "llmdesk" / "models" / "default.gguf").string();
+  std::error_code ec;  // the path comes from the environment: never the throwing overloads
+  if (!data.empty() && std::filesystem::is_regular_file(data / "llmdesk" / "models" / "default.gguf", ec))
+    m.model = (data / "llmdesk" / "models" / "default.gguf").string();
+  else
+    m.hf = kDefaultHfModel;
   c.models.push_back(m);
   return c;
 }
@@ -129,6 +133,7 @@ nlohmann::json ToJson(const Config& c) {
     e["stop_grace"] = m.stop_grace_s;
     j["models"][m.name] = e;
   }
+  if (!c.hub.url.empty()) j["models"]["hub_url"] = c.hub.url;  // as written in the file: models.hub_url
   j["mcp_servers"] = json::object();
   for (const auto& s : c.mcp_servers) {
     json e;

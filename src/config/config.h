@@ -87,6 +87,9 @@ struct ModelConfig {
   double stop_grace_s = 10;
   Location where;                    // the model's key in the file
   Location port_where;               // the `port:` value, for port conflict messages
+  // Shown next to the name wherever the backend appears (status, events): set by models::PrepareModels
+  // for the built-in demo model ("demo: scripted, not a language model"); not a YAML key.
+  std::string label;
 };
 
 // The name of llmdesk's own tool server among the chat's MCP servers: not available to mcp_servers entries.
@@ -115,6 +118,14 @@ struct ChatConfig {
   std::map<std::string, double> tool_timeouts_s;  // over mcp_servers.<server>.timeout_s and chat.tool_timeout_s
 };
 
+// Where `llmdesk pull` and `hf:` entries download from (issue 11): `models.hub_url` in the file — the one
+// scalar key among the named model entries, so a model may not be called `hub_url`. Empty = $HF_ENDPOINT,
+// else https://huggingface.co (models::HubEndpoint decides).
+struct HubConfig {
+  std::string url;
+  Location where;
+};
+
 struct Config {
   std::string source;  // path of the file it came from; empty = built-in defaults
   EngineConfig engine;
@@ -124,6 +135,7 @@ struct Config {
   std::vector<ModelConfig> models;  // in file order
   std::vector<McpServerConfig> mcp_servers;
   ChatConfig chat;
+  HubConfig hub;
 
   const ModelConfig* FindModel(const std::string& name) const;
 };
@@ -140,8 +152,12 @@ struct LoadResult {
   std::vector<Diagnostic> warnings() const;
 };
 
-// Built-in defaults: tool server 8763, gateway 8760, one model "default" on port 10500 whose
-// file is $XDG_DATA_HOME/llmdesk/models/default.gguf (~/.local/share/llmdesk/models/default.gguf).
+// The built-in `default` model (issue 11): small and tool-capable, pulled on first start (models/).
+inline constexpr const char* kDefaultHfModel = "Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M";
+
+// Built-in defaults: tool server 8763, gateway 8760, one model "default" on port 10500: `hf:
+// kDefaultHfModel`, or the file $XDG_DATA_HOME/llmdesk/models/default.gguf when one is there (where
+// earlier versions asked for it).
 Config Defaults(const GetEnv& env);
 
 // The file to use: explicit path, $LLMDESK_CONFIG, ./llm_backends.yaml,

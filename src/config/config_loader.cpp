@@ -258,14 +258,33 @@ void CheckDuplicatePorts(YamlReader& r, const Config& c) {
   }
 }
 
+// models.hub_url: the hub's base URL, kept among the model entries as the issue names it.
+constexpr const char* kHubUrlKey = "hub_url";
+
+void ParseHubUrl(YamlReader& r, const YAML::Node& models, HubConfig& out) {
+  if (!models.IsMap() || !models[kHubUrlKey]) return;
+  const YAML::Node& node = models[kHubUrlKey];
+  if (!node.IsScalar()) {
+    r.Error(node, "models.hub_url", "expected the hub's base URL, e.g. https://huggingface.co (`hub_url` is "
+                                    "reserved: give the model entry another name)");
+    return;
+  }
+  if (auto v = ParseUrl(r, node, "models.hub_url", "base URL, e.g. https://huggingface.co")) {
+    while (!v->empty() && v->back() == '/') v->pop_back();
+    out.url = *v;
+    out.where = r.Loc(node);
+  }
+}
+
 template <typename Entry, typename ParseFn>
 void ParseNamedEntries(YamlReader& r, const YAML::Node& node, const std::string& key, std::vector<Entry>& out,
-                       ParseFn parse) {
+                       ParseFn parse, const std::string& reserved = "") {
   if (node.IsNull()) return;
   if (!r.IsMap(node, key)) return;  // reports names given twice, naming both places
   std::set<std::string> seen;
   for (const auto& kv : node) {
     const std::string name = kv.first.Scalar();
+    if (!reserved.empty() && name == reserved) continue;  // not an entry (see ParseHubUrl)
     if (!IsValidEntryName(name)) {
       r.Error(kv.first, key + "." + Shown(name), "names start with a letter or digit and use letters, digits, '_', "
                                                  "'-', '.', ':' (at most 64)");
@@ -315,7 +334,8 @@ LoadResult LoadString(const std::string& yaml, const std::string& file_name, con
     if (root["ports"]) ParsePorts(r, root["ports"], c.ports);
     if (root["models"]) {
       c.models.clear();
-      ParseNamedEntries(r, root["models"], "models", c.models, ParseModel);
+      ParseNamedEntries(r, root["models"], "models", c.models, ParseModel, kHubUrlKey);
+      ParseHubUrl(r, root["models"], c.hub);
     }
     if (root["mcp_servers"]) ParseNamedEntries(r, root["mcp_servers"], "mcp_servers", c.mcp_servers, ParseMcpServer);
     if (root["chat"]) ParseChat(r, root["chat"], c.chat);

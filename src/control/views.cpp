@@ -61,6 +61,7 @@ const char* KindName(manager::Event::Kind kind) {
     case manager::Event::Kind::kState: return "state";
     case manager::Event::Kind::kProgress: return "progress";
     case manager::Event::Kind::kLog: return "log";
+    case manager::Event::Kind::kWarning: return "warning";
   }
   return "state";
 }
@@ -80,6 +81,7 @@ nlohmann::json ToJson(const manager::BackendStatus& s) {
       {"log_file", s.log_file},
   };
   j["since"] = s.since ? nlohmann::json(Rfc3339(*s.since)) : nlohmann::json(nullptr);
+  if (!s.label.empty()) j["label"] = s.label;
   return j;
 }
 
@@ -101,6 +103,7 @@ Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j) {
     s.reason = j.value("reason", "");
     s.progress = j.value("progress", -1.0);
     s.log_file = j.value("log_file", "");
+    if (j.contains("label") && j["label"].is_string()) s.label = j["label"].get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("backend status has a field of the wrong type: ") + e.what());
   }
@@ -146,6 +149,8 @@ std::string FormatEvent(const manager::Event& e) {
       return line;
     case manager::Event::Kind::kLog:
       return line + " | " + e.reason;
+    case manager::Event::Kind::kWarning:
+      return line + " warning: " + e.reason;
   }
   if (e.port) line += fmt::format("  port {}", e.port);
   if (e.pid) line += fmt::format("  pid {}", e.pid);
@@ -169,6 +174,7 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
     out += fmt::format("{:<16} {:<9} {:>7} {:>8} {:>8}  {}\n", s.name, manager::ToString(s.state),
                        PortText(s), s.pid ? std::to_string(s.pid) : "-",
                        s.restarts, detail);
+    if (!s.label.empty()) out += fmt::format("{:<16} ({})\n", "", s.label);  // the demo model says what it is
   }
   return out;
 }

@@ -32,6 +32,7 @@ Backend::Backend(BackendHost& host, config::ModelConfig model, std::string log_f
   status_.kind = model_.kind;
   status_.configured_port = model_.port;
   status_.remote_url = model_.url;
+  status_.label = model_.label;
   status_.log_file = std::move(log_file);
   status_.since = std::chrono::system_clock::now();
 }
@@ -98,6 +99,8 @@ void Backend::Start() {
     return;
   }
   if (Status st = config::CheckModelStartable(model_); !st.ok()) return Fail(st.message());
+  if (Status st = ResolveModelFile(); !st.ok()) return Fail(st.message());
+  WarnIfNoToolSupport();
   if (model_.kind == config::ModelConfig::Kind::kLocal) {
     const auto& configured = host_.options().llama_server;
     if (!configured.empty()) {
@@ -131,7 +134,7 @@ void Backend::SpawnAttempt(const std::string& retry_why) {
   const int port = choice->port;
   port_note_ = choice->note;  // empty when the configured port is used
 
-  auto spec = BuildSpawnSpec(model_, engine_, port, host_.owner_key());
+  auto spec = BuildSpawnSpec(SpawnModel(), engine_, port, host_.owner_key());
   auto spawned = process::Child::Spawn(spec);
   if (!spawned.ok()) {
     std::string why = spawned.status().message();

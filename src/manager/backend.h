@@ -115,9 +115,17 @@ class Backend {
   void CheckIdle(Clock::time_point now);
   std::optional<Clock::time_point> IdleDeadline() const;
   bool is_remote() const { return model_.kind == config::ModelConfig::Kind::kRemote; }
+  // Model file checks before a spawn (model_checks.cpp): an `hf:` entry's local file (models/library.h;
+  // the manager never downloads: `llmdesk pull`, or the front end before the start, does), and a kWarning
+  // event when tools are on and the model's chat template cannot call them.
+  Status ResolveModelFile();
+  void WarnIfNoToolSupport();
+  config::ModelConfig SpawnModel() const;  // model_ with the resolved file
+
 
   BackendHost& host_;
   const config::ModelConfig model_;
+  std::string model_file_;         // ResolveModelFile(): the GGUF for an `hf:` entry
   BackendStatus status_;
   std::shared_ptr<process::LineLog> log_;
   std::shared_ptr<Lease::Hold> hold_;

@@ -87,6 +87,8 @@ struct Event {
     kState,     // old_state -> new_state
     kProgress,  // loading progress while starting: progress in [0,1] (or -1 unknown) and stage text
     kLog,       // one line the engine printed (for `logs -f`); `reason` holds the line
+    kWarning,   // something the user should know before using the backend; `reason` says what (e.g. a
+                // model whose chat template cannot call tools while tools are on)
   };
   Kind kind = Kind::kState;
   uint64_t seq = 0;  // increasing per manager
@@ -115,6 +117,7 @@ struct BackendStatus {
   std::string remote_url;   // kRemote: the configured url
   std::string stage;        // while starting: the last load stage seen ("loading model", ...)
   std::string log_file;     // where the engine's output is written
+  std::string label;        // from the config entry (the demo model's "demo: scripted, not a language model")
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)

@@ -43,7 +43,8 @@ TEST(ConfigLoader, BuiltInDefaults) {
   ASSERT_EQ(c.models.size(), 1u);
   EXPECT_EQ(c.models[0].name, "default");
   EXPECT_EQ(c.models[0].port, 10500);
-  EXPECT_EQ(c.models[0].model, "/home/u/.local/share/llmdesk/models/default.gguf");
+  EXPECT_EQ(c.models[0].model, "");  // no default.gguf under /home/u: the built-in hf: model
+  EXPECT_EQ(c.models[0].hf, kDefaultHfModel);
   EXPECT_EQ(c.ports.on_conflict, OnConflict::kFallback);
   EXPECT_EQ(c.tool_server.tools.size(), 4u);
 }
@@ -220,6 +221,23 @@ TEST(ConfigLoader, JsonAndYamlEmissionRoundTrip) {
   std::string yaml = ToYaml(r.config);
   EXPECT_THAT(yaml, Not(HasSubstr("s3cret")));
   EXPECT_THAT(yaml, HasSubstr("12000"));
+}
+
+// models.hub_url (issue 11): the one scalar among the model entries; a bad value names the key.
+TEST(ConfigLoaderModels, HubUrlIsTheHubNotAModel) {
+  auto r = Load("models:\n  hub_url: http://127.0.0.1:9999/\n  m: {hf: \"a/b:Q4_K_M\"}\n");
+  ASSERT_TRUE(r.ok()) << OnlyError(r);
+  EXPECT_EQ(r.config.hub.url, "http://127.0.0.1:9999");
+  ASSERT_EQ(r.config.models.size(), 1u);
+  EXPECT_EQ(r.config.models[0].name, "m");
+  EXPECT_EQ(r.config.models[0].hf, "a/b:Q4_K_M");
+  EXPECT_THAT(OnlyError(Load("models:\n  hub_url: ftp://x\n")), HasSubstr("t.yaml:2:12: error: models.hub_url: expected an http"));
+  EXPECT_THAT(OnlyError(Load("models:\n  hub_url: {model: /m.gguf}\n")), HasSubstr("`hub_url` is reserved"));
+  // Without `models:` the built-in default stays, at line 0 (models::PrepareModels' demo fallback keys on it).
+  auto defaults = Load("gateway: {port: 9000}\n");
+  ASSERT_EQ(defaults.config.models.size(), 1u);
+  EXPECT_EQ(defaults.config.models[0].where.line, 0);
+  EXPECT_EQ(defaults.config.models[0].hf, kDefaultHfModel);
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+// models/sha256.h — incremental SHA-256 (OpenSSL's libcrypto), what the hub publishes for LFS files.
+// Private to models/. One object per stream; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace llmdesk::models {
+
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(std::string_view bytes);
+  std::string HexDigest();  // lowercase hex; ends the stream
+  void Reset();
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+}  // namespace llmdesk::models
