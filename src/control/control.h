@@ -24,6 +24,9 @@
 //   POST /api/chat/{run}/approve          {call_id, answer: once|always|deny}; 404 unknown run or question
 //   POST /api/chat/{run}/cancel           202
 //   GET  /api/history, GET|DELETE /api/history/{id}   the chat history (store::History)
+//   GET  /api/tools                       [{name, server, tool, description, input_schema, approval, timeout_ms}]
+//   POST /api/tools/call                  {name, arguments} -> {text, is_error, result, duration_ms}; 403 for a
+//                                         tool the config denies, 404 unknown, 502 when its server fails
 // Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
 // ServerOptions::add_routes.
 //
@@ -67,6 +70,7 @@ class HttpClient;
 }
 namespace llmdesk::chat {
 class ChatService;
+class ToolHost;
 }
 namespace llmdesk::store {
 class History;
@@ -96,6 +100,7 @@ struct ServerOptions {
   std::function<void(net::HttpServer&)> add_routes;  // e.g. the /v1 gateway, registered before listening
   chat::ChatService* chat = nullptr;    // serves /api/chat when set (must outlive the server)
   store::History* history = nullptr;    // serves /api/history when set
+  chat::ToolHost* tools = nullptr;      // serves /api/tools when set (must outlive the server)
 };
 
 class ControlServer {
@@ -189,5 +194,15 @@ std::vector<std::string> DefaultBackendsToStart(const config::Config& config);
 std::string FormatEvent(const manager::Event& event);
 // Fixed-width table: NAME STATE PORT PID RESTARTS URL/REASON.
 std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuses);
+
+// ---- Chat event lines (chat_view.cpp) -----------------------------------------------------------------------
+// The one-line progress text for a /api/chat SSE event (`event` name, `data` JSON), as the CLI prints it and
+// the desktop app shows it: "starting default on port 10500", "default: loading model", "calling calculator
+// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "error: ..."; "" for events that are not progress
+// (tokens, the final answer, run ids). Same wording as chat::ProgressLine, which works on typed events.
+std::string ChatEventLine(const std::string& event, const nlohmann::json& data);
+// True while the line describes something still under way (a backend starting or loading, a tool running),
+// so a front end may show it with an ellipsis or a busy indicator.
+bool ChatEventIsOngoing(const std::string& event, const nlohmann::json& data);
 
 }  // namespace llmdesk::control

@@ -5,6 +5,7 @@
 
 #include "control/control.h"
 #include "control/chat_api.h"
+#include "control/tools_api.h"
 #include "net/http_server.h"
 #include "net/sse.h"
 
@@ -209,6 +210,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& ma
   impl->http = std::make_unique<net::HttpServer>(std::move(http));
   impl->Routes();
   if (o.chat) RegisterChatRoutes(*impl->http, *o.chat, o.history, MakeChatRuns());
+  if (o.tools) RegisterToolRoutes(*impl->http, *o.tools);
   if (o.add_routes) o.add_routes(*impl->http);
   if (Status bound = impl->http->Bind(); !bound.ok()) {
     return Status::Unavailable("cannot start the control API: " + bound.message() + " (or set gateway.port in the config)");

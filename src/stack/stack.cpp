@@ -118,6 +118,7 @@ Result<std::unique_ptr<Stack>> Stack::Start(Options options) {
     api.token = p->config.gateway.token.value_or("");
     api.chat = p->chat.get();
     api.history = p->history.get();
+    api.tools = p->host.get();  // /api/tools: the desktop app's Tools tab
     auto started = control::ControlServer::Start(*p->manager, std::move(api));
     if (!started.ok()) return started.status();
     p->api = std::move(started).value();
