@@ -211,8 +211,12 @@ void ServersTab::UpdateButtons() {
     else progress_->setRange(0, 0);
     progress_->setFormat(row->stage.isEmpty() ? QString("loading…") : row->stage);
   }
-  if (row && !loading && (state == "failed" || !row->reason.isEmpty()) && detail_->text().isEmpty())
-    detail_->setText(row->reason.left(300));
+  // The selected row in words: what it is doing now, or why it failed.
+  if (!row) return;
+  if (loading) detail_->setText(QString("Starting %1…").arg(row->name));
+  else if (state == "ready") detail_->setText(QString("%1 is ready on port %2").arg(row->name).arg(row->port));
+  else if (state == "failed") detail_->setText(row->reason.left(300));
+  else if (state == "stopped") detail_->setText("");
 }
 
 void ServersTab::ReadMemory() {

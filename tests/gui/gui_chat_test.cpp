@@ -18,6 +18,7 @@
 #include "control/control.h"
 #include "gui_fixture.h"
 #include "settings_tab.h"
+#include "tools_tab.h"
 
 namespace llmdesk::test {
 namespace {
@@ -92,6 +93,7 @@ TEST_F(GuiChat, WhatIsTwoPlusTwoWithToolUseThroughTheRealEngine) {
   EXPECT_TRUE(WaitFor([&] { return history->count() >= 1; }, 10s)) << "the conversation is not in the history list";
   EXPECT_TRUE(WaitFor([&] { return !log->toPlainText().isEmpty(); }, 10s)) << "the Logs tab shows nothing";
   EXPECT_TRUE(WaitFor([&] { return editor->toPlainText().contains("calculator"); }, 10s)) << "no config in Settings";
+  EXPECT_TRUE(WaitFor([&] { return w.tools()->Select("calculator"); }, 10s)) << "the Tools tab lists no calculator";
   for (auto [tab, name] : {std::pair{0, "chat"}, std::pair{1, "servers"}, std::pair{2, "tools"}, std::pair{3, "logs"},
                          std::pair{4, "settings"}}) {
     QImage shot = Screenshot(tab, name);
@@ -104,7 +106,8 @@ TEST_F(GuiChat, WhatIsTwoPlusTwoWithToolUseThroughTheRealEngine) {
 }
 
 TEST_F(GuiChat, DeniedApprovalIsShownOnTheCardAndReachesTheModel) {
-  WriteConfig(LocalModel(model_port_), "chat: {approval: ask}\n");
+  // calculator is read-only (auto by default): the per-tool setting makes it ask.
+  WriteConfig(LocalModel(model_port_), "chat: {tools: {calculator: ask}}\n");
   auto& w = OpenWindow();
   ASSERT_TRUE(WaitFor([&] { return w.link().ready(); }, 60s));
   AskAsAUser(w, "What's 2+2?");
@@ -118,8 +121,17 @@ TEST_F(GuiChat, DeniedApprovalIsShownOnTheCardAndReachesTheModel) {
   EXPECT_TRUE(card->is_error());
   EXPECT_TRUE(card->status_text().startsWith("denied")) << card->status_text().toStdString();
   EXPECT_TRUE(card->result().contains("denied")) << card->result().toStdString();
-  // The model answers after its tool with the tool's result: here, the refusal it read.
-  EXPECT_TRUE(LastAssistantText(w).contains("denied")) << LastAssistantText(w).toStdString();
+  // What the model read for that call (its `tool` message, saved in the history) is the refusal.
+  auto list = RunCommand({BinPath("llmdesk").string(), "history", "list", "--json"});
+  auto conversations = nlohmann::json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(conversations.is_array() && conversations.size() == 1u) << list.out << list.err;
+  auto shown = RunCommand({BinPath("llmdesk").string(), "history", "export", std::to_string(conversations[0].value("id", 0))});
+  auto conversation = nlohmann::json::parse(shown.out, nullptr, false);
+  ASSERT_TRUE(conversation.is_object()) << shown.out << shown.err;
+  std::string tool_message;
+  for (const auto& m : conversation["messages"])
+    if (m.value("role", "") == "tool") tool_message = m.value("content", "");
+  EXPECT_NE(tool_message.find("denied"), std::string::npos) << shown.out;
 }
 
 }  // namespace
