@@ -101,7 +101,16 @@ ServersTab::ServersTab(ControlApi& api, StackLink& link, QWidget* parent)
     Act("start");  // the manager moves to the next free port of ports.range (on_conflict: fallback)
   });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { UpdateButtons(); });
-  connect(table_, &QAbstractItemModel::modelReset, this, [this] { UpdateButtons(); });
+  // Every refresh resets the model: keep the person's selection across it.
+  connect(table_, &QAbstractItemModel::modelAboutToBeReset, this, [this] {
+    const ServerRow* row = table_->Row(view_->currentIndex().row());
+    kept_selection_ = row ? row->name : QString();
+  });
+  connect(table_, &QAbstractItemModel::modelReset, this, [this] {
+    if (!kept_selection_.isEmpty()) SelectBackend(kept_selection_);
+    else if (table_->rowCount()) view_->selectRow(0);
+    UpdateButtons();
+  });
   connect(table_, &QAbstractItemModel::dataChanged, this, [this] { UpdateButtons(); });
 
   tick_ = new QTimer(this);
@@ -130,10 +139,7 @@ void ServersTab::SelectBackend(const QString& name) {
 void ServersTab::Refresh() {
   api_.Get("/api/backends", [this](Result<Json> list) {
     if (!list.ok()) return detail_->setText("Cannot list the backends: " + Q(list.status().message()));
-    const QString selected = view_->currentIndex().isValid() ? table_->Row(view_->currentIndex().row())->name : QString();
-    table_->SetBackends(*list, link_.config());
-    if (!selected.isEmpty()) SelectBackend(selected);
-    else if (table_->rowCount()) view_->selectRow(0);
+    table_->SetBackends(*list, link_.config());  // the selection survives (modelReset above)
     ReadMemory();
   });
 }

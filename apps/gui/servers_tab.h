@@ -49,6 +49,7 @@ class ServersTab : public QWidget {
   QLabel* banner_text_;
   QPushButton* next_port_;
   QString banner_backend_;  // the backend whose port is held
+  QString kept_selection_;  // the selected row's name while the model resets
   QPushButton* start_;
   QPushButton* stop_;
   QPushButton* restart_;

@@ -35,10 +35,12 @@ StackLink::StackLink(ControlApi& api, LinkOptions options, QObject* parent)
     : QObject(parent), api_(api), options_(std::move(options)) {}
 
 StackLink::~StackLink() {
-  // A window closed without Shutdown (a crash path): do not leave the daemon running.
+  // Destroyed without Shutdown (the event loop ended some other way): the serve still gets SIGTERM and its grace
+  // period to stop its engines, rather than QProcess's SIGKILL. Blocking is fine here: no event loop runs any more.
   if (serve_ && serve_->state() != QProcess::NotRunning) {
     serve_->disconnect(this);
     serve_->terminate();
+    if (!serve_->waitForFinished(kStopGraceMs)) serve_->kill();
   }
 }
 

@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QSet>
+#include <QSettings>
 #include <QTabWidget>
 #include <QTest>
 #include <cstdlib>
@@ -65,7 +66,7 @@ gui::MainWindow& GuiTest::OpenWindow() {
   window_ = std::make_unique<gui::MainWindow>(
       gui::LinkOptions{.config_path = QString::fromStdString((dir_.path() / "llm_backends.yaml").string()),
                        .llmdesk_program = QString::fromStdString(BinPath("llmdesk").string())});
-  window_->resize(1100, 720);
+  if (!QSettings().contains("window/geometry")) window_->resize(1100, 720);  // else: what the app restored
   window_->show();
   window_->Start();
   return *window_;

@@ -3,10 +3,14 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QTabWidget>
 #include <QTest>
 
+#include "chat_tab.h"
+#include "chat_widgets.h"
 #include "gui_fixture.h"
+#include "servers_tab.h"
 #include "settings_tab.h"
 #include "tools_tab.h"
 
@@ -50,6 +54,32 @@ TEST_F(GuiTabs, SettingsShowConfigErrorsAtLineAndColumn) {
   EXPECT_TRUE(first.startsWith(QString("%1:5:").arg(last_line))) << first.toStdString();
   EXPECT_TRUE(first.contains("prot")) << first.toStdString();
   EXPECT_FALSE(w.findChild<QPushButton*>("saveConfig")->isEnabled()) << "a config with errors must not be saved";
+}
+
+TEST_F(GuiTabs, KeyboardShortcutsAndRememberedGeometry) {
+  WriteConfig("  default:\n    model: " + (dir_.path() / "absent.gguf").string() + "\n");
+  auto& w = OpenWindow();
+  ASSERT_TRUE(WaitFor([&] { return w.link().ready(); }, 60s));
+  QTest::keyClick(&w, Qt::Key_2, Qt::ControlModifier);
+  EXPECT_EQ(w.tabs()->currentWidget(), static_cast<QWidget*>(w.servers())) << "Ctrl+2 should open Servers";
+  QTest::keyClick(&w, Qt::Key_1, Qt::ControlModifier);
+  ASSERT_EQ(w.tabs()->currentWidget(), static_cast<QWidget*>(w.chat())) << "Ctrl+1 should open Test Chat";
+  // Ctrl+Enter in the input sends; the model's file is absent, so the turn ends with an error note.
+  auto* input = w.findChild<QPlainTextEdit*>("chatInput");
+  input->setFocus();
+  QTest::keyClicks(input, "hello");
+  QTest::keyClick(input, Qt::Key_Return, Qt::ControlModifier);
+  EXPECT_TRUE(input->toPlainText().isEmpty()) << "Ctrl+Enter did not send: " << input->toPlainText().toStdString();
+  ASSERT_TRUE(WaitFor([&] { return !w.chat()->busy(); }, 30s));
+  ASSERT_FALSE(w.chat()->messages().isEmpty());
+  EXPECT_EQ(w.chat()->messages().front()->markdown(), "hello");
+
+  w.resize(900, 640);
+  CloseWindow();
+  QSettings settings;
+  EXPECT_FALSE(settings.value("window/geometry").toByteArray().isEmpty()) << "the geometry was not saved";
+  auto& again = OpenWindow();
+  EXPECT_EQ(again.size(), QSize(900, 640)) << "the geometry was not restored";
 }
 
 }  // namespace
