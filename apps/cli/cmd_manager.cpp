@@ -181,12 +181,13 @@ void RegisterManagerCommands(CLI::App& app, Context& ctx) {
     std::vector<std::string> names;
     std::string name;
     bool json = false, follow = false, print_logs = false;
+    bool on_demand = false;  // serve --on-demand: start no backend now
     size_t lines = 50;
   };
   auto args = std::make_shared<Args>();
   auto foreground = [&ctx, args](bool serve) {
     auto cfg = ctx.LoadConfig();
-    ctx.exit_code = cfg ? RunForeground(*cfg, args->names, serve, args->print_logs) : kExitBadConfig;
+    ctx.exit_code = cfg ? RunForeground(*cfg, args->names, serve, args->print_logs, args->on_demand) : kExitBadConfig;
   };
 
   auto* up = app.add_subcommand("up", "Start backends in the foreground and show their status until Ctrl-C.\n"
@@ -201,6 +202,10 @@ void RegisterManagerCommands(CLI::App& app, Context& ctx) {
                                             "it keeps running when a backend fails: start it again through the API.");
   serve->add_option("names", args->names, "Backends to start (default as for `up`)");
   serve->add_flag("--logs", args->print_logs, "Also print the engines' output lines");
+  serve->add_flag("--on-demand", args->on_demand,
+                  "Start no backend now: each starts when a chat or the gateway needs it, or through the API "
+                  "(the desktop app starts serve this way)")
+      ->excludes(serve->get_option("names"));
   serve->callback([foreground] { foreground(true); });
 
   auto* status = app.add_subcommand("status", "Show the backends of the running daemon (or the configured ones)");

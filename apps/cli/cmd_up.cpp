@@ -172,8 +172,9 @@ int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, 
 
 }  // namespace
 
-int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs) {
-  auto chosen = ChooseBackends(cfg, names);
+int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs,
+                  bool start_none) {
+  auto chosen = start_none ? std::optional<std::vector<std::string>>(std::vector<std::string>{}) : ChooseBackends(cfg, names);
   if (!chosen) return kExitBadConfig;
 
   StopSignals signals;  // before the stack creates threads: they inherit the mask

@@ -26,6 +26,9 @@
 //   GET  /api/history, GET|DELETE /api/history/{id}   the chat history (store::History)
 //   GET  /api/mcp/servers                 [chat::ToJson(ServerState)...]: the MCP host's servers, their state
 //                                         and tools (when ServerOptions::mcp is set; 404 otherwise)
+//   GET  /api/tools                       [{name, server, tool, description, input_schema, approval, timeout_ms}]
+//   POST /api/tools/call                  {name, arguments} -> {text, is_error, result, duration_ms}; 403 for a
+//                                         tool the config denies, 404 unknown, 502 when its server fails
 // Only /health and /api/* are taken: the OpenAI gateway adds /v1 to the same server through
 // ServerOptions::add_routes.
 //
@@ -70,6 +73,7 @@ class HttpClient;
 namespace llmdesk::chat {
 class ChatService;
 class McpHost;
+class ToolHost;
 }
 namespace llmdesk::store {
 class History;
@@ -100,6 +104,7 @@ struct ServerOptions {
   chat::ChatService* chat = nullptr;    // serves /api/chat when set (must outlive the server)
   store::History* history = nullptr;    // serves /api/history when set
   chat::McpHost* mcp = nullptr;         // serves /api/mcp/servers when set (must outlive the server)
+  chat::ToolHost* tools = nullptr;      // serves /api/tools when set (must outlive the server)
 };
 
 class ControlServer {
@@ -194,5 +199,15 @@ std::vector<std::string> DefaultBackendsToStart(const config::Config& config);
 std::string FormatEvent(const manager::Event& event);
 // Fixed-width table: NAME STATE PORT PID RESTARTS URL/REASON.
 std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuses);
+
+// ---- Chat event lines (chat_view.cpp) -----------------------------------------------------------------------
+// The one-line progress text for a /api/chat SSE event (`event` name, `data` JSON), as the CLI prints it and
+// the desktop app shows it: "starting default on port 10500", "default: loading model", "calling calculator
+// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "error: ..."; "" for events that are not progress
+// (tokens, the final answer, run ids). Same wording as chat::ProgressLine, which works on typed events.
+std::string ChatEventLine(const std::string& event, const nlohmann::json& data);
+// True while the line describes something still under way (a backend starting or loading, a tool running),
+// so a front end may show it with an ellipsis or a busy indicator.
+bool ChatEventIsOngoing(const std::string& event, const nlohmann::json& data);
 
 }  // namespace llmdesk::control

@@ -6,6 +6,7 @@
 #include "control/control.h"
 #include "control/chat_api.h"
 #include "chat/mcp_host.h"
+#include "control/tools_api.h"
 #include "net/http_server.h"
 #include "net/sse.h"
 
@@ -217,6 +218,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& ma
       return Response::Json(200, out);
     });
   }
+  if (o.tools) RegisterToolRoutes(*impl->http, *o.tools);
   if (o.add_routes) o.add_routes(*impl->http);
   if (Status bound = impl->http->Bind(); !bound.ok()) {
     return Status::Unavailable("cannot start the control API: " + bound.message() + " (or set gateway.port in the config)");

@@ -119,6 +119,7 @@ Result<std::unique_ptr<Stack>> Stack::Start(Options options) {
     api.chat = p->chat.get();
     api.history = p->history.get();
     api.mcp = p->host.get();
+    api.tools = p->host.get();  // /api/tools: the desktop app's Tools tab
     auto started = control::ControlServer::Start(*p->manager, std::move(api));
     if (!started.ok()) return started.status();
     p->api = std::move(started).value();

@@ -1,0 +1,169 @@
+// apps/gui/stack_link.cpp — see stack_link.h.
+#include "stack_link.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTimer>
+
+#include "background.h"
+
+namespace llmdesk::gui {
+
+namespace {
+
+constexpr int kStopGraceMs = 20000;  // serve stops its engines (SIGTERM, grace, SIGKILL) within this
+
+struct Loaded {
+  std::optional<std::string> path;
+  config::LoadResult result;
+};
+
+QString LlmdeskProgram(const QString& given) {
+  if (!given.isEmpty()) return given;
+  QString beside = QDir(QCoreApplication::applicationDirPath()).filePath("llmdesk");
+  if (QFileInfo(beside).isExecutable()) return beside;
+  QString found = QStandardPaths::findExecutable("llmdesk");
+  return found.isEmpty() ? QString("llmdesk") : found;
+}
+
+}  // namespace
+
+StackLink::StackLink(ControlApi& api, LinkOptions options, QObject* parent)
+    : QObject(parent), api_(api), options_(std::move(options)) {}
+
+StackLink::~StackLink() {
+  // Destroyed without Shutdown (the event loop ended some other way): the serve still gets SIGTERM and its grace
+  // period to stop its engines, rather than QProcess's SIGKILL. Blocking is fine here: no event loop runs any more.
+  if (serve_ && serve_->state() != QProcess::NotRunning) {
+    serve_->disconnect(this);
+    serve_->terminate();
+    if (!serve_->waitForFinished(kStopGraceMs)) serve_->kill();
+  }
+}
+
+QString StackLink::config_file() const { return config_path_ ? QString::fromStdString(*config_path_) : QString(); }
+qint64 StackLink::serve_pid() const { return daemon_pid_; }
+
+void StackLink::Connect() {
+  if (on_status) on_status("loading the configuration…");
+  const std::optional<std::string> explicit_path =
+      options_.config_path.isEmpty() ? std::nullopt : std::optional<std::string>(options_.config_path.toStdString());
+  RunInBackground<Loaded>(
+      this,
+      [explicit_path] {
+        Loaded l;
+        auto env = config::ProcessEnv();
+        auto path = config::FindConfigFile(explicit_path, env);
+        if (path) {
+          l.path = path->string();
+          l.result = config::LoadFile(*path, env);
+        } else {
+          l.result.config = config::Defaults(env);
+        }
+        return l;
+      },
+      [this](Loaded l) {
+        config_path_ = l.path;
+        config_ = l.result.config;
+        diagnostics_ = l.result.diagnostics;
+        if (!l.result.ok()) {
+          std::string text;
+          for (const auto& d : l.result.errors()) text += d.ToString() + "\n";
+          if (on_failed) on_failed(QString::fromStdString("the configuration has errors:\n" + text));
+          return;
+        }
+        api_.SetEndpoint(QString::fromStdString(config_.gateway.host), config_.gateway.port,
+                         config_.gateway.token.value_or(""), /*send_token=*/false);
+        Probe(false);
+      });
+}
+
+// GET /health: attach when llmdesk answers; otherwise start serve (first time) or try again shortly.
+void StackLink::Probe(bool after_start) {
+  api_.Get("/health", [this, after_start](Result<Json> health) {
+    if (shutting_down_) return;
+    if (health.ok()) {
+      if (!health->is_object() || health->value("service", "") != "llmdesk") {
+        if (on_failed)
+          on_failed(QString("port %1 answers, but not as llmdesk: another program holds the control API's port")
+                        .arg(config_.gateway.port));
+        return;
+      }
+      const auto pid = health->find("pid");
+      daemon_pid_ = pid != health->end() && pid->is_number_integer() ? pid->get<qint64>() : 0;
+      ready_ = true;
+      // The token goes only to the serve this link started: its process announced the address it listens on.
+      if (started_)
+        api_.SetEndpoint(QString::fromStdString(config_.gateway.host), config_.gateway.port,
+                         config_.gateway.token.value_or(""), /*send_token=*/true);
+      if (on_status)
+        on_status(started_ ? QString("started llmdesk serve (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url())
+                           : QString("attached to llmdesk (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url()));
+      if (on_ready) on_ready();
+      return;
+    }
+    if (health.status().code() == Status::Code::kPermissionDenied) {
+      if (on_failed)
+        on_failed("the running llmdesk asks for the gateway token; this app sends it only to a serve it started "
+                  "itself: stop the running one to let the app start its own (" + QString::fromStdString(health.status().message()) + ")");
+      return;
+    }
+    if (!after_start) return StartServe();
+  });
+}
+
+void StackLink::StartServe() {
+  started_ = true;
+  serve_ = new QProcess(this);
+  serve_->setProcessChannelMode(QProcess::MergedChannels);
+  QStringList args;
+  if (config_path_) args << "--config" << QString::fromStdString(*config_path_);
+  args << "serve" << "--on-demand";
+  connect(serve_, &QProcess::readyReadStandardOutput, this, &StackLink::ServeOutput);
+  connect(serve_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus) { ServeExited(code); });
+  connect(serve_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
+    if (e == QProcess::FailedToStart && on_failed)
+      on_failed("cannot run " + serve_->program() + ": " + serve_->errorString());
+  });
+  if (on_status) on_status("starting llmdesk serve…");
+  serve_->start(LlmdeskProgram(options_.llmdesk_program), args);
+}
+
+void StackLink::ServeOutput() {
+  const QString text = QString::fromUtf8(serve_->readAllStandardOutput());
+  serve_tail_ = (serve_tail_ + text).right(4000);
+  // "llmdesk serve: control API at http://127.0.0.1:8760 (pid N); ..." — it listens now.
+  if (!ready_ && text.contains("control API at")) Probe(true);
+}
+
+void StackLink::ServeExited(int code) {
+  if (shutting_down_) {
+    if (kill_timer_) kill_timer_->stop();
+    if (auto done = std::move(shutdown_done_)) done();
+    return;
+  }
+  ready_ = false;
+  if (on_failed)
+    on_failed(QString("llmdesk serve exited (code %1):\n%2").arg(code).arg(serve_tail_.trimmed()));
+}
+
+void StackLink::Shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  if (!serve_ || serve_->state() == QProcess::NotRunning) {
+    if (done) done();
+    return;
+  }
+  shutdown_done_ = std::move(done);
+  serve_->terminate();  // SIGTERM: serve stops its engines, then exits
+  kill_timer_ = new QTimer(this);
+  kill_timer_->setSingleShot(true);
+  connect(kill_timer_, &QTimer::timeout, this, [this] {
+    if (serve_->state() != QProcess::NotRunning) serve_->kill();
+  });
+  kill_timer_->start(kStopGraceMs);
+}
+
+}  // namespace llmdesk::gui
