@@ -37,6 +37,7 @@ class SseTally {
  private:
   void Complete() {
     ++events_;
+    while (!current_.empty() && (current_.back() == '\n' || current_.back() == '\r')) current_.pop_back();
     if (current_ == "data: [DONE]" || current_ == "data:[DONE]") saw_done_ = true;
     // Only events that mention usage are parsed: the rest pass at the cost of this search.
     if (current_.find("\"usage\"") != std::string::npos) {
