@@ -234,5 +234,30 @@ TEST_F(GatewayTest, AFullQueueIs429WithRetryAfter) {
   EXPECT_NE(metrics.body.find("llmdesk_gateway_rejected_total{model=\"slow\"} 1"), std::string::npos) << metrics.body;
 }
 
+TEST_F(GatewayTest, MetricsCountRequestsTokensLoadsAndQueueDepth) {
+  Turn whole;
+  whole.kind = Turn::Kind::kJson;
+  whole.json = {{"id", "x"}, {"object", "chat.completion"},
+                {"choices", Json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", "hi"}}}, {"finish_reason", "stop"}}})},
+                {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 3}, {"total_tokens", 10}}}};
+  ScriptedOpenAi scripted({whole});
+  StartStack(Remote("remote", scripted.base_url()) + FakeEngine("local", 0));
+  EXPECT_EQ(Post("/v1/chat/completions", {{"model", "remote"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}).status, 200);
+  (void)Post("/v1/completions", {{"model", "local"}, {"prompt", "x"}});  // the stand-in has no /v1/completions: 404
+  (void)Post("/v1/chat/completions", {{"model", "nope"}});
+  auto r = Send("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.Header("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
+  for (const char* line : {"llmdesk_gateway_requests_total{model=\"remote\",route=\"chat/completions\",code=\"200\"} 1",
+                           "llmdesk_gateway_requests_total{model=\"local\",route=\"completions\",code=\"404\"} 1",
+                           "llmdesk_gateway_requests_total{model=\"\",route=\"chat/completions\",code=\"404\"} 1",
+                           "llmdesk_gateway_tokens_total{model=\"remote\",kind=\"prompt\"} 7",
+                           "llmdesk_gateway_tokens_total{model=\"remote\",kind=\"completion\"} 3",
+                           "llmdesk_gateway_request_duration_seconds_count{model=\"remote\"} 1",
+                           "llmdesk_gateway_loads_total{model=\"local\"} 1", "llmdesk_gateway_queue_depth{model=\"local\"} 0",
+                           "llmdesk_gateway_in_flight{model=\"local\"} 0"})
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << "\n" << r.body;
+}
+
 }  // namespace
 }  // namespace llmdesk::test
