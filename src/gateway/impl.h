@@ -87,6 +87,9 @@ struct Gateway::Impl {
   std::optional<Routed> Resolve(const net::Request& req, const std::string& route, net::Response& error);
   // A ticket (spawned, waiting for its start or for room) or the remote's url; nullopt with `error`.
   std::optional<Upstream> Connect(const Routed& r, const CancelToken* cancel, net::Response& error);
+  // A spawned engine that refused the connection (killed, crashed) before the manager noticed: waits until
+  // the manager sees it gone (bounded), then connects again through the scheduler. False with `error` set.
+  bool Reconnect(const Routed& r, Upstream& up, net::Response& error);
   net::Response Handle(net::Request& req, const std::string& route);  // proxy.cpp
   net::Response Forward(Routed r, Upstream up, Clock::time_point began);  // proxy.cpp
   net::Response ToolsAnswer(Routed r, Upstream up, Clock::time_point began);  // tools_route.cpp

@@ -3,6 +3,7 @@
 
 #include "gateway/impl.h"
 #include "llm/openai.h"
+#include "manager/manager.h"
 
 namespace llmdesk::gateway {
 namespace {
@@ -74,6 +75,18 @@ net::HttpRequest UpstreamRequest(const Routed& r, const Upstream& up, const Canc
 
 }  // namespace
 
+bool Gateway::Impl::Reconnect(const Routed& r, Upstream& up, net::Response& error) {
+  const pid_t dead = up.ticket.lease().status().pid;
+  up.ticket = {};
+  (void)manager.WaitUntil(r.model->name, [dead](const manager::BackendStatus& s) {
+    return s.pid != dead || s.state != manager::State::kReady;
+  }, std::chrono::seconds(5));
+  auto again = Connect(r, &shutdown, error);
+  if (!again) return false;
+  up = std::move(*again);
+  return true;
+}
+
 net::Response Gateway::Impl::Handle(net::Request& req, const std::string& route) {
   const auto began = Clock::now();
   net::Response error;
@@ -98,6 +111,11 @@ net::Response Gateway::Impl::Forward(Routed r, Upstream up, Clock::time_point be
   if (!r.stream) {
     LinkedCancel cancel(shutdown);
     auto answer = http.Send(UpstreamRequest(r, up, &cancel.token, options.upstream_idle_timeout));
+    if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable && up.ticket.lease().valid()) {
+      net::Response error;  // the engine died before it answered: once more on the restarted one
+      if (!Reconnect(r, up, error)) return error;
+      answer = http.Send(UpstreamRequest(r, up, &cancel.token, options.upstream_idle_timeout));
+    }
     up.ticket = {};  // the model is free for the next request (and for a swap) from here on
     if (!answer.ok()) {
       metrics.Request(model, r.route, 502, Seconds(began));
