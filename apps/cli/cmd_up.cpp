@@ -190,6 +190,7 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   std::cout << "llmdesk " << (serve ? "serve" : "up") << ": control API at " << stack->control_url() << " (pid "
             << getpid() << "); MCP tool server at " << stack->tool_server_url() << "\n" << std::flush;
   for (const auto& note : stack->notes()) std::cout << "llmdesk: " << note << "\n";
+  std::cout << "llmdesk: OpenAI-compatible gateway at " << stack->control_url() << "/v1 (models start on demand)\n";
 
   EventInbox inbox;
   std::optional<manager::Subscription> sub = mgr.Subscribe([&inbox](const manager::Event& e) { inbox.Post(e); });

@@ -114,6 +114,8 @@ nlohmann::json ToJson(const Config& c) {
   j["source"] = c.source.empty() ? json(nullptr) : json(c.source);
   j["engine"] = {{"llama_server", c.engine.llama_server}};
   j["gateway"] = listener(c.gateway);
+  j["gateway"]["max_loaded"] = c.gateway.max_loaded;
+  j["gateway"]["queue"] = c.gateway.queue;
   j["tool_server"] = listener(c.tool_server);
   j["tool_server"]["tools"] = c.tool_server.tools;
   j["ports"] = {{"on_conflict", ToString(c.ports.on_conflict)},
@@ -124,6 +126,7 @@ nlohmann::json ToJson(const Config& c) {
     if (!m.model.empty()) e["model"] = m.model;
     if (!m.hf.empty()) e["hf"] = m.hf;
     if (!m.url.empty()) e["url"] = m.url;
+    if (!m.api_key.empty()) e["api_key"] = "<set>";  // never print secrets
     if (!m.command.empty()) e["command"] = m.command;
     e["args"] = m.args;
     e["env"] = m.env;

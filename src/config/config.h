@@ -54,6 +54,12 @@ struct ListenerConfig {
   Location where;
 };
 
+// The OpenAI-compatible gateway (src/gateway) shares the gateway listener with the control API.
+struct GatewayConfig : ListenerConfig {
+  int max_loaded = 0;  // gateway.max_loaded: spawned models running at once; 0 = no bound (LRU unload beyond)
+  int queue = 64;      // gateway.queue: requests per model waiting for it (start, swap); 429 beyond
+};
+
 struct ToolServerConfig : ListenerConfig {
   std::vector<std::string> tools = tools::BuiltinToolNames();
 };
@@ -77,6 +83,7 @@ struct ModelConfig {
   std::string model;                 // expanded path of the GGUF file (kLocal / kCommand)
   std::string hf;                    // "owner/repo:QUANT" (kLocal, download handled by models/)
   std::string url;                   // kRemote base url, e.g. http://gpu-box:8000/v1
+  std::string api_key;               // kRemote: sent as a bearer token (api_key: ${ENV}); never printed
   std::vector<std::string> command;  // kCommand argv (never run through a shell)
   int port = 0;                      // configured port; 0 = first free port of ports.range
   std::vector<std::string> args;     // extra llama-server arguments
@@ -129,7 +136,7 @@ struct HubConfig {
 struct Config {
   std::string source;  // path of the file it came from; empty = built-in defaults
   EngineConfig engine;
-  ListenerConfig gateway{.port = 8760};
+  GatewayConfig gateway{{.port = 8760}};
   ToolServerConfig tool_server{{.port = 8763}};
   PortsConfig ports;
   std::vector<ModelConfig> models;  // in file order

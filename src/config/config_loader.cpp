@@ -143,6 +143,14 @@ void ParseListener(YamlReader& r, const YAML::Node& node, const std::string& key
             "could use it; set " + key + ".token (e.g. token: ${LLMDESK_TOKEN}) or bind 127.0.0.1");
 }
 
+// gateway: the listener keys plus the gateway's own (max_loaded, queue).
+void ParseGateway(YamlReader& r, const YAML::Node& node, GatewayConfig& out) {
+  ParseListener(r, node, "gateway", out, {"max_loaded", "queue"});
+  if (!node.IsMap()) return;
+  if (node["max_loaded"]) out.max_loaded = r.Int(node["max_loaded"], "gateway.max_loaded", 0, 1000).value_or(0);
+  if (node["queue"]) out.queue = r.Int(node["queue"], "gateway.queue", 1, 100000).value_or(64);
+}
+
 void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& out) {
   ParseListener(r, node, "tool_server", out, {"tools"});
   if (!node.IsMap() || !node["tools"]) return;
@@ -189,7 +197,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   m.where = r.Loc(key_node);
   if (node.IsNull()) return;  // `default:` with nothing: a placeholder, rejected at start
   if (!r.CheckMap(node, key, {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
-                              "startup_timeout", "stop_grace"}))
+                              "startup_timeout", "stop_grace", "api_key"}))
     return;
   auto get = [&](const char* k) { return node[k]; };
   if (get("model")) m.model = r.ExpandedPath(get("model"), key + ".model").value_or("");
@@ -203,6 +211,10 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   if (get("url")) {
     if (auto v = ParseUrl(r, get("url"), key + ".url", "base url, e.g. http://gpu-box:8000/v1"))
       m.url = *v, m.kind = ModelConfig::Kind::kRemote;
+  }
+  if (get("api_key") && !get("api_key").IsNull()) {  // a remote server's key: api_key: ${OPENAI_API_KEY}
+    auto v = r.Expanded(get("api_key"), key + ".api_key");
+    if (v && !TooLong(r, get("api_key"), key + ".api_key", *v, kMaxTokenBytes, "it travels in an HTTP header")) m.api_key = *v;
   }
   if (get("command")) {
     const YAML::Node& c = get("command");
@@ -231,6 +243,8 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   if (get("stop_grace")) m.stop_grace_s = r.Number(get("stop_grace"), key + ".stop_grace", 0, 3600).value_or(10);
 
   int sources = !m.model.empty() + !m.hf.empty() + !m.url.empty();
+  if (!m.api_key.empty() && m.url.empty())
+    r.Error(get("api_key"), key + ".api_key", "api_key is for a `url:` (remote) server; a spawned model needs none");
   if (!m.url.empty() && (sources > 1 || !m.command.empty() || !m.args.empty()))
     r.Error(key_node, key, "a `url:` entry is an already running server: remove model/hf/command/args from it");
   else if (!m.model.empty() && !m.hf.empty())
@@ -329,7 +343,7 @@ LoadResult LoadString(const std::string& yaml, const std::string& file_name, con
   Config& c = result.config;
   try {
     if (root["engine"]) ParseEngine(r, root["engine"], c.engine);
-    if (root["gateway"]) ParseListener(r, root["gateway"], "gateway", c.gateway, {});
+    if (root["gateway"]) ParseGateway(r, root["gateway"], c.gateway);
     if (root["tool_server"]) ParseToolServer(r, root["tool_server"], c.tool_server);
     if (root["ports"]) ParsePorts(r, root["ports"], c.ports);
     if (root["models"]) {

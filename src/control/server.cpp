@@ -208,6 +208,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& ma
   http.max_body_bytes = o.max_body_bytes;
   http.max_streams = o.max_streams;
   http.server_name = "control API";
+  // Errors the listener itself produces (policy 401/403, 413, 431, 404/405) in OpenAI's shape, which adds
+  // `type` to ours: the /v1 gateway shares this listener and its clients parse {"error":{message,type,code}}.
+  http.render_error = [](int status, const std::string& message, const std::string& code) {
+    const char* type = status == 401 ? "authentication_error" : status == 403 ? "permission_error"
+                     : status >= 500 ? "server_error" : "invalid_request_error";
+    return Response::Json(status, {{"error", {{"message", message}, {"type", type}, {"code", code}}}});
+  };
   impl->http = std::make_unique<net::HttpServer>(std::move(http));
   impl->Routes();
   if (o.chat) RegisterChatRoutes(*impl->http, *o.chat, o.history, MakeChatRuns());

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "control/control.h"
+#include "gateway/gateway.h"
 #include "mcp/http_transport.h"
 #include "mcp/server.h"
 #include "net/http_client.h"
@@ -40,6 +41,7 @@ struct Stack::Parts {
   std::unique_ptr<chat::McpHost> host;
   std::thread host_connect;
   std::unique_ptr<chat::ChatService> chat;
+  std::unique_ptr<gateway::Gateway> gateway;  // /v1 on the control API's listener; outlives it
   std::unique_ptr<control::ControlServer> api;
   bool stopped = false;
 
@@ -120,6 +122,9 @@ Result<std::unique_ptr<Stack>> Stack::Start(Options options) {
     api.history = p->history.get();
     api.mcp = p->host.get();
     api.tools = p->host.get();  // /api/tools: the desktop app's Tools tab
+    // The OpenAI-compatible gateway (issue 9) shares the listener: /v1 and /metrics.
+    p->gateway = std::make_unique<gateway::Gateway>(*p->manager, p->host.get());
+    api.add_routes = [g = p->gateway.get()](net::HttpServer& server) { g->Register(server); };
     auto started = control::ControlServer::Start(*p->manager, std::move(api));
     if (!started.ok()) return started.status();
     p->api = std::move(started).value();
@@ -138,6 +143,7 @@ Status Stack::Stop(std::chrono::milliseconds grace) {
   Parts& p = *parts_;
   if (p.stopped) return Status::Ok();
   p.stopped = true;
+  if (p.gateway) p.gateway->Shutdown();  // requests waiting for a model or streaming give up at once
   if (p.api) p.api->Stop();
   if (p.host_connect.joinable()) p.host_connect.join();
   if (p.tool_server) p.tool_server->Stop();

@@ -6,7 +6,8 @@
 // a held port follows ports.on_conflict like the backends': fallback to the next free port naming the holder,
 // or fail naming it), the chat history (a database that cannot be opened is a note, not a failure), the MCP
 // host (our tool server and the config's mcp_servers, connected in the background), the chat service, and the
-// control API with /api/chat on gateway.host:gateway.port when asked for. Backends start on demand (or as the
+// control API with /api/chat on gateway.host:gateway.port when asked for, with the OpenAI-compatible gateway
+// (src/gateway: /v1, /metrics) on the same listener. Backends start on demand (or as the
 // front end starts them).
 // Threads: the tool server's listener thread and the components' own; all are joined by Stop()/the destructor.
 #pragma once

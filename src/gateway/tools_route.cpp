@@ -1,0 +1,177 @@
+// `NAME+tools` (contract in gateway.h): the agent loop inside the gateway, answered whole or streamed as
+// chat.completion chunks (tool activity in an `llmdesk` member OpenAI clients ignore).
+#include <ctime>
+
+#include "chat/agent.h"
+#include "gateway/impl.h"
+#include "llm/client.h"
+
+namespace llmdesk::gateway {
+namespace {
+
+using Json = nlohmann::json;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+// The text of a message's content: a string, null, or an array of parts of which the text ones count.
+std::string ContentText(const Json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array())
+    for (const auto& part : content)
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+        out += part["text"].get<std::string>();
+  return out;
+}
+
+Result<std::vector<llm::Message>> MessagesFrom(const Json& body) {
+  const auto it = body.find("messages");
+  if (it == body.end() || !it->is_array() || it->empty())
+    return Status::InvalidArgument("\"messages\" must be a non-empty array of {role, content}");
+  std::vector<llm::Message> out;
+  for (const auto& m : *it) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      return Status::InvalidArgument("every message needs a string \"role\" (system, user, assistant or tool)");
+    llm::Message msg;
+    msg.role = m["role"].get<std::string>();
+    if (m.contains("content")) msg.content = ContentText(m["content"]);
+    if (m.contains("tool_call_id") && m["tool_call_id"].is_string()) msg.tool_call_id = m["tool_call_id"].get<std::string>();
+    if (m.contains("tool_calls") && m["tool_calls"].is_array())
+      for (const auto& c : m["tool_calls"]) {
+        if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) continue;
+        const Json& f = c["function"];
+        llm::ToolCall call;
+        if (c.contains("id") && c["id"].is_string()) call.id = c["id"].get<std::string>();
+        if (f.contains("name") && f["name"].is_string()) call.name = f["name"].get<std::string>();
+        if (f.contains("arguments")) call.arguments = f["arguments"].is_string() ? f["arguments"].get<std::string>() : Dump(f["arguments"]);
+        msg.tool_calls.push_back(std::move(call));
+      }
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+chat::RunOptions OptionsFrom(const Json& body, const std::string& model, int max_tool_steps) {
+  chat::RunOptions o;
+  o.model = model;
+  o.use_tools = true;
+  o.max_tool_steps = max_tool_steps;
+  for (const char* key : {"max_completion_tokens", "max_tokens"})
+    if (body.contains(key) && body[key].is_number_integer()) o.max_tokens = body[key].get<int>();
+  if (body.contains("temperature") && body["temperature"].is_number()) o.temperature = body["temperature"].get<double>();
+  return o;
+}
+
+Json UsageJson(const llm::Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.total_tokens ? u.total_tokens : u.prompt_tokens + u.completion_tokens}};
+}
+
+// Tool activity as the `llmdesk` member of a chunk (streamed) or of the answer (whole).
+std::optional<Json> ToolActivity(const chat::Event& e) {
+  if (e.kind == chat::Event::Kind::kToolCallStarted)
+    return Json{{"event", "tool_call"}, {"call_id", e.call_id}, {"server", e.server}, {"tool", e.tool}, {"arguments", e.arguments}};
+  if (e.kind == chat::Event::Kind::kToolResult)
+    return Json{{"event", "tool_result"}, {"call_id", e.call_id}, {"tool", e.tool}, {"text", e.text},
+                {"is_error", e.is_error}, {"duration_ms", e.duration.count()}};
+  return std::nullopt;
+}
+
+chat::ApprovalAnswer DenyAsk(const chat::ToolInfo&, const std::string&, const Json&, CancelToken&) {
+  return chat::ApprovalAnswer::kDeny;  // no person to ask behind an OpenAI client
+}
+
+}  // namespace
+
+net::Response Gateway::Impl::ToolsAnswer(Routed r, Upstream up, Clock::time_point began) {
+  auto history = MessagesFrom(r.json);
+  if (!history.ok()) {
+    metrics.Request(r.model->name, r.route, 400, Seconds(began));
+    return ErrorResponse(400, history.status().message(), "invalid_messages");
+  }
+  struct Job {
+    Job(const CancelToken& parent, Routed routed, Upstream upstream)
+        : cancel(parent), r(std::move(routed)), up(std::move(upstream)) {}
+    LinkedCancel cancel;
+    Routed r;
+    Upstream up;
+    std::vector<llm::Message> history;
+    std::string id;
+    int64_t created = static_cast<int64_t>(std::time(nullptr));
+  };
+  auto job = std::make_shared<Job>(shutdown, std::move(r), std::move(up));
+  job->history = std::move(history).value();
+  job->id = NewId("chatcmpl-llmdesk-");
+  const int steps = manager.config().chat.max_tool_steps;
+
+  // Runs the loop; `on_event` sees every agent event (called one at a time).
+  auto run = [this, job, steps](const std::function<void(const chat::Event&)>& on_event) {
+    llm::ChatClient model(http, {.base_url = job->up.base_url, .api_key = job->up.api_key,
+                                 .idle_timeout = options.upstream_idle_timeout});
+    chat::Agent agent(model, tools);
+    auto result = agent.Run(job->history, OptionsFrom(job->r.json, job->r.model->name, steps), on_event, DenyAsk,
+                            job->cancel.token);
+    job->up.ticket = {};
+    if (result.ok()) metrics.Tokens(job->r.model->name, result->usage.prompt_tokens, result->usage.completion_tokens);
+    return result;
+  };
+  auto chunk = [job](const Json& delta, const Json& finish) {
+    return Json{{"id", job->id}, {"object", "chat.completion.chunk"}, {"created", job->created}, {"model", job->r.requested},
+                {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
+  };
+
+  if (!job->r.stream) {
+    Json activity = Json::array();
+    auto result = run([&](const chat::Event& e) {
+      if (auto a = ToolActivity(e)) activity.push_back(std::move(*a));
+    });
+    if (!result.ok()) {
+      auto error = ErrorResponse(502,
+                                 result.status().message(), "tool_loop_failed");
+      metrics.Request(job->r.model->name, job->r.route, 502, Seconds(began));
+      return error;
+    }
+    Json answer = {{"id", job->id}, {"object", "chat.completion"}, {"created", job->created}, {"model", job->r.requested},
+                   {"choices", Json::array({{{"index", 0},
+                                             {"message", {{"role", "assistant"}, {"content", result->answer}}},
+                                             {"finish_reason", "stop"}}})},
+                   {"usage", UsageJson(result->usage)},
+                   {"llmdesk", {{"steps", result->steps}, {"tools", activity}}}};
+    metrics.Request(job->r.model->name, job->r.route, 200, Seconds(began));
+    return net::Response::Json(200, answer);
+  }
+
+  auto response = net::Response::Stream("text/event-stream", [this, job, run, chunk, began](std::shared_ptr<net::Stream> stream) {
+    std::weak_ptr<Job> weak = job;
+    stream->OnClose([weak] {  // the client went away: cancel the model request and running tools
+      if (auto j = weak.lock()) j->cancel.token.Cancel();
+    });
+    auto send = [&](const Json& j) { stream->Write("data: " + Dump(j) + "\n\n"); };
+    send(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+    auto result = run([&](const chat::Event& e) {
+      if (e.kind == chat::Event::Kind::kToken && !e.text.empty()) {
+        send(chunk({{"content", e.text}}, nullptr));
+      } else if (auto a = ToolActivity(e)) {
+        Json c = chunk(Json::object(), nullptr);
+        c["llmdesk"] = std::move(*a);
+        send(c);
+      }
+    });
+    if (result.ok()) {
+      send(chunk(Json::object(), "stop"));
+      Json usage = {{"id", job->id}, {"object", "chat.completion.chunk"}, {"created", job->created},
+                    {"model", job->r.requested}, {"choices", Json::array()}, {"usage", UsageJson(result->usage)},
+                    {"llmdesk", {{"steps", result->steps}}}};
+      send(usage);
+      stream->Write("data: [DONE]\n\n");
+    } else if (!job->cancel.token.cancelled()) {
+      stream->Write(ErrorEvent(result.status().message(), "server_error", "tool_loop_failed"));
+    }
+    stream->Close();
+    metrics.Request(job->r.model->name, job->r.route, 200, Seconds(began));
+  });
+  response.SetHeader("Cache-Control", "no-cache");
+  return response;
+}
+
+}  // namespace llmdesk::gateway

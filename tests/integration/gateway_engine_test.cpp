@@ -1,0 +1,182 @@
+// The gateway (issue 9) against the real llama-server with generated models (llmdesk-testmodel): one engine
+// however many first requests arrive at once, a max_loaded swap that lets the running stream finish, kill -9
+// of the engine mid-stream, a client that goes away mid-stream, and `NAME+tools` through the real engine and
+// the real tool server.
+#include <signal.h>
+
+#include <thread>
+
+#include "integration/gateway_fixture.h"
+#include "net/http_server.h"
+#include "support/raw_http.h"
+
+namespace llmdesk::test {
+namespace {
+
+// A long streamed completion: a random-weights model rambles until max_tokens (ignore_eos).
+Json LongStream(const std::string& model, int max_tokens) {
+  return {{"model", model}, {"stream", true}, {"max_tokens", max_tokens}, {"ignore_eos", true},
+          {"messages", {{{"role", "user"}, {"content", "Tell me a long story."}}}}};
+}
+
+Json Ask(const std::string& model, const std::string& question = "Hello?") {
+  return {{"model", model}, {"max_tokens", 16}, {"messages", {{{"role", "user"}, {"content", question}}}}};
+}
+
+class GatewayEngineTest : public GatewayTest {
+ protected:
+  std::vector<manager::Event> StateEvents(const std::string& name) {
+    std::lock_guard lock(mu_);
+    std::vector<manager::Event> out;
+    for (const auto& e : events_)
+      if (e.backend == name) out.push_back(e);
+    return out;
+  }
+  void Record() {
+    sub_ = stack_->manager().Subscribe([this](const manager::Event& e) {
+      if (e.kind != manager::Event::Kind::kState) return;
+      std::lock_guard lock(mu_);
+      events_.push_back(e);
+    });
+  }
+  void TearDown() override {
+    sub_.Reset();
+    GatewayTest::TearDown();
+  }
+  std::mutex mu_;
+  std::vector<manager::Event> events_;
+  manager::Subscription sub_;
+};
+
+TEST_F(GatewayEngineTest, TwoConcurrentFirstRequestsStartExactlyOneEngine) {
+  const std::string model = MakeModel("hello", {"--text", "Hello from the engine"});
+  StartStack(LocalModel("hello", model));
+  Record();
+  ASSERT_EQ(CountProcesses(model), 0);
+  std::vector<net::HttpResponse> answers(2);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) clients.emplace_back([&, i] { answers[i] = Post("/v1/chat/completions", Ask("hello")); });
+  // While both wait for the start, and after: one engine process for this model.
+  auto starting = stack_->manager().WaitUntil("hello", [](const auto& s) { return s.state != manager::State::kStopped; }, 10s);
+  ASSERT_TRUE(starting.ok());
+  EXPECT_LE(CountProcesses(model), 1);
+  for (auto& t : clients) t.join();
+  for (const auto& a : answers) {
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(Parse(a.body)["choices"][0]["message"]["content"], "Hello from the engine") << a.body;
+  }
+  EXPECT_EQ(CountProcesses(model), 1);
+  int starts = 0;
+  for (const auto& e : StateEvents("hello")) starts += e.old_state == manager::State::kStopped && e.new_state == manager::State::kStarting;
+  EXPECT_EQ(starts, 1);
+}
+
+TEST_F(GatewayEngineTest, ASwapUnderMaxLoadedLetsTheRunningStreamFinish) {
+  const std::string a = MakeModel("a", {"--seed", "7"});
+  const std::string b = MakeModel("b", {"--text", "B is here"});
+  StartStack(LocalModel("a", a) + LocalModel("b", b), "max_loaded: 1");
+  Record();
+  std::string sse;
+  std::thread other;
+  net::HttpResponse b_answer;
+  bool b_sent = false;
+  sse = PostStream("/v1/chat/completions", LongStream("a", 200), [&](std::string_view chunk) {
+    if (!b_sent && chunk.find("content") != std::string_view::npos) {  // a is generating: ask for b now
+      b_sent = true;
+      other = std::thread([&] { b_answer = Post("/v1/chat/completions", Ask("b")); });
+    }
+    return true;
+  });
+  ASSERT_TRUE(b_sent) << sse.substr(0, 2000);
+  other.join();
+  auto events = Events(sse);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]") << "the stream of a ran to its end: " << sse.substr(sse.size() > 2000 ? sse.size() - 2000 : 0);
+  for (const auto& e : events) EXPECT_FALSE(e.is_object() && e.contains("error")) << e.dump();
+  std::string finish;
+  for (const auto& e : events)
+    if (e.is_object() && e.contains("choices") && e["choices"].is_array() && !e["choices"].empty() &&
+        e["choices"][0]["finish_reason"].is_string())
+      finish = e["choices"][0]["finish_reason"];
+  EXPECT_EQ(finish, "length") << "a generated all its tokens, not cut short";
+  ASSERT_EQ(b_answer.status, 200) << b_answer.body;
+  EXPECT_EQ(Parse(b_answer.body)["choices"][0]["message"]["content"], "B is here");
+  EXPECT_EQ(CountProcesses(a), 0) << "a was unloaded to make room for b";
+  EXPECT_EQ(CountProcesses(b), 1);
+  // a stopped only after its stream: its `stopping` comes after b was asked for, and b started after it.
+  uint64_t a_stopping = 0, b_starting = 0;
+  for (const auto& e : StateEvents("a")) if (e.new_state == manager::State::kStopping) a_stopping = e.seq;
+  for (const auto& e : StateEvents("b")) if (e.new_state == manager::State::kStarting && !b_starting) b_starting = e.seq;
+  EXPECT_GT(a_stopping, 0u);
+  EXPECT_GT(b_starting, a_stopping) << "b loads once a is gone (max_loaded: 1)";
+}
+
+TEST_F(GatewayEngineTest, KillMinusNineMidStreamGivesAnErrorEventThenTheNextRequestWorks) {
+  const std::string model = MakeModel("rambler", {"--seed", "3"});
+  StartStack(LocalModel("rambler", model));
+  bool killed = false;
+  std::string sse = PostStream("/v1/chat/completions", LongStream("rambler", 20000), [&](std::string_view chunk) {
+    if (!killed && chunk.find("content") != std::string_view::npos) {
+      killed = true;
+      auto s = stack_->manager().Get("rambler");
+      EXPECT_TRUE(s.ok() && s->pid > 0);
+      if (s.ok() && s->pid > 0) ::kill(s->pid, SIGKILL);
+    }
+    return true;
+  });
+  ASSERT_TRUE(killed);
+  auto events = Events(sse);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().is_object() && events.back().contains("error")) << sse.substr(sse.size() > 1000 ? sse.size() - 1000 : 0);
+  EXPECT_EQ(events.back()["error"]["code"], "upstream_failed");
+  EXPECT_EQ(events.back()["error"]["type"], "server_error");
+  // The manager restarts the engine; the next request waits for it and succeeds.
+  auto next = Post("/v1/chat/completions", Ask("rambler"));
+  EXPECT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(CountProcesses(model), 1);
+}
+
+TEST_F(GatewayEngineTest, AClientThatGoesAwayStopsTheGeneration) {
+  const std::string model = MakeModel("endless", {"--seed", "5"});
+  StartStack(LocalModel("endless", model));
+  const int port = std::stoi(base_.substr(base_.rfind(':') + 1));
+  Raw raw(port);
+  const std::string body = LongStream("endless", 100000).dump();
+  ASSERT_TRUE(raw.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_NE(raw.ReadUntil("\"content\"", 120s).find("\"content\""), std::string::npos);
+  auto engine = stack_->manager().Get("endless");
+  ASSERT_TRUE(engine.ok());
+  net::HttpClient probe;
+  auto busy = [&] {
+    auto r = probe.Send({.url = "http://127.0.0.1:" + std::to_string(engine->port) + "/slots"});
+    if (!r.ok() || r->status != 200) return -1;
+    Json slots = Json::parse(r->body, nullptr, false);
+    int n = 0;
+    for (const auto& s : slots) n += s.value("is_processing", false);
+    return n;
+  };
+  EXPECT_EQ(busy(), 1) << "the engine is generating for us";
+  raw.Close();
+  // The upstream request is cancelled at once: the slot is idle again long before 100000 tokens.
+  int left = 1;
+  for (int i = 0; i < 100 && left != 0; ++i) {
+    left = busy();
+    if (left != 0) std::this_thread::sleep_for(50ms);  // bounded poll of another process's state
+  }
+  EXPECT_EQ(left, 0) << "the engine still generates for a client that left";
+}
+
+TEST_F(GatewayEngineTest, NameToolsIsAnsweredThroughTheRealEngineAndToolServer) {
+  const std::string model = MakeModel("calc", {"--tool-call", "calculator", R"({"expression":"2+2"})", "--answer-after-tool", "The sum is "});
+  StartStack(LocalModel("calc", model));
+  auto r = Post("/v1/chat/completions", Ask("calc+tools", "What's 2+2?"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Parse(r.body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "The sum is 4") << r.body;
+  EXPECT_EQ(j["llmdesk"]["steps"], 2);
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 0);
+}
+
+}  // namespace
+}  // namespace llmdesk::test
