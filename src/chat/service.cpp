@@ -206,6 +206,9 @@ Result<TurnResult> ChatService::Run(const TurnRequest& request, const std::funct
     std::atomic<bool> saw_start{false}, saw_ready{false};
     manager::Subscription sub = manager_.Subscribe([&, name = model->name](const manager::Event& e) {
       if (e.backend != name || e.kind == manager::Event::Kind::kLog) return;
+      // The manager warns from the config when a model without tool support starts; the turn has its own
+      // check (TemplateWarning, below), which knows whether this turn offers tools: one warning, never two.
+      if (e.kind == manager::Event::Kind::kWarning) return;
       if (e.kind == manager::Event::Kind::kState) {
         saw_start = saw_start || e.new_state == manager::State::kStarting;
         saw_ready = saw_ready || e.new_state == manager::State::kReady;
