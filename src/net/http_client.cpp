@@ -1,10 +1,13 @@
-// net::HttpClient over libcurl (loaded on first use). Each transfer runs on its caller's thread with its
-// own multi handle, so curl_multi_poll can be woken by curl_multi_wakeup from CancelToken::Cancel().
+// net::HttpClient over libcurl (loaded on first use). Each transfer runs on its caller's thread with a multi
+// handle that it alone uses meanwhile (from a small idle pool), so curl_multi_poll can be woken by
+// curl_multi_wakeup from CancelToken::Cancel().
 #include "net/http_client.h"
 
 #include <strings.h>
 
 #include <array>
+#include <mutex>
+#include <vector>
 
 #include "net/curl_library.h"
 
@@ -99,7 +102,11 @@ const std::string& HttpResponse::Header(std::string_view name) const {
 }
 
 // ---- HttpClient ----------------------------------------------------------------------------------------
-// The share handle (connection + DNS cache), created with the first request.
+// The share handle (DNS cache), created with the first request, and the idle multi handles. Connections
+// are not shared through the share handle: libcurl does not support one connection cache used by
+// concurrent threads (CURLSHOPT_SHARE(3); it showed here as a rare tools/call that never got its answer).
+// Each multi handle keeps its own cache instead, and is used by one transfer at a time, so a connection
+// is never in two transfers while keep-alive still saves a connect per request.
 struct HttpClient::Shared {
   std::once_flag once;
   Status loaded;
@@ -124,14 +131,39 @@ struct HttpClient::Shared {
       lib->share_setopt(share, CURLSHOPT_LOCKFUNC, &Shared::Lock);
       lib->share_setopt(share, CURLSHOPT_UNLOCKFUNC, &Shared::Unlock);
       lib->share_setopt(share, CURLSHOPT_USERDATA, this);
-      lib->share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
       lib->share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     });
     return loaded;
   }
 
   ~Shared() {
+    for (CURLM* m : idle_multis) lib->multi_cleanup(m);
     if (share) lib->share_cleanup(share);
+  }
+
+  static constexpr size_t kMaxIdleMultis = 16;
+  std::mutex idle_mu;
+  std::vector<CURLM*> idle_multis;
+
+  CURLM* TakeMulti() {
+    {
+      std::lock_guard lock(idle_mu);
+      if (!idle_multis.empty()) {
+        CURLM* m = idle_multis.back();
+        idle_multis.pop_back();
+        return m;
+      }
+    }
+    return lib->multi_init();
+  }
+  // Only with no easy handle attached (Run removes its own before the multi comes back).
+  void GiveBackMulti(CURLM* m) {
+    if (!m) return;
+    {
+      std::lock_guard lock(idle_mu);
+      if (idle_multis.size() < kMaxIdleMultis) return idle_multis.push_back(m);
+    }
+    lib->multi_cleanup(m);
   }
 
   Status Run(const HttpRequest& req, Transfer& t);
@@ -149,7 +181,8 @@ Status HttpClient::Shared::Run(const HttpRequest& req, Transfer& t) {
     return Status::Cancelled("the request to " + url + " was cancelled");
 
   std::unique_ptr<CURL, decltype(lib->easy_cleanup)> easy(lib->easy_init(), lib->easy_cleanup);
-  std::unique_ptr<CURLM, decltype(lib->multi_cleanup)> multi(lib->multi_init(), lib->multi_cleanup);
+  auto give_back = [this](CURLM* m) { GiveBackMulti(m); };
+  std::unique_ptr<CURLM, decltype(give_back)> multi(TakeMulti(), give_back);
   if (!easy || !multi) return Status::Internal("libcurl could not create a handle");
   CURL* h = easy.get();
   curl_slist* header_list = lib->slist_append(nullptr, "Expect:");  // never wait for 100-continue
