@@ -9,6 +9,8 @@
 #include <QTest>
 #include <cstdlib>
 
+#include "support/child_process.h"
+
 namespace llmdesk::test {
 
 using namespace std::chrono_literals;
@@ -39,14 +41,7 @@ void GuiTest::TearDown() {
   }
 }
 
-std::string GuiTest::MakeAnswerModel() {
-  auto model = dir_.path() / "answer.gguf";
-  auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", model.string(), "--tool-call", "calculator",
-                       R"({"expression":"2+2"})", "--answer-after-tool", "The sum is "},
-                      120s);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return model.string();
-}
+std::string GuiTest::MakeAnswerModel() { return MakeAnswerAfterToolModel(dir_.path()); }
 
 std::string GuiTest::LocalModel(int port) {
   return "  default:\n    model: " + MakeAnswerModel() + "\n    port: " + std::to_string(port) +

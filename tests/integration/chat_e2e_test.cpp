@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/cli_manager_helpers.h"
+#include "support/child_process.h"
 #include "support/scripted_openai.h"
 #include "support/test_support.h"
 
@@ -22,23 +23,11 @@ class ChatEndToEnd : public ::testing::Test {
     gateway_ = base;
     tool_port_ = base + 1;
     model_port_ = base + 2;
-    env_ = {{"XDG_RUNTIME_DIR", (dir_.path() / "run").string()},
-            {"XDG_STATE_HOME", (dir_.path() / "state").string()},
-            {"XDG_DATA_HOME", (dir_.path() / "data").string()},
-            {"XDG_CONFIG_HOME", (dir_.path() / "config").string()},
-            {"LLMDESK_CONFIG", ""}};
-    std::filesystem::create_directories(dir_.path() / "run");
+    env_ = ScratchEnv(dir_.path());
   }
 
   // The generated model: calls calculator {"expression":"2+2"}, then answers "The sum is <the result>".
-  std::string MakeModel() {
-    auto model = dir_.path() / "answer.gguf";
-    auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", model.string(), "--tool-call", "calculator",
-                         R"({"expression":"2+2"})", "--answer-after-tool", "The sum is "},
-                        120s);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return model.string();
-  }
+  std::string MakeModel() { return MakeAnswerAfterToolModel(dir_.path()); }
 
   std::string WriteConfig(const std::string& models) {
     std::string yaml = "engine:\n  llama_server: " + LlamaServerPath().string() + "\n" +

@@ -43,12 +43,7 @@ class ChatServe : public ::testing::Test {
     const int base = FreePortRange(4);
     gateway_ = base;
     tool_port_ = base + 1;
-    env_ = {{"XDG_RUNTIME_DIR", (dir_.path() / "run").string()},
-            {"XDG_STATE_HOME", (dir_.path() / "state").string()},
-            {"XDG_DATA_HOME", (dir_.path() / "data").string()},
-            {"XDG_CONFIG_HOME", (dir_.path() / "config").string()},
-            {"LLMDESK_CONFIG", ""}};
-    std::filesystem::create_directories(dir_.path() / "run");
+    env_ = ScratchEnv(dir_.path());
   }
 
   // Starts `llmdesk serve` with the model `remote` at `model_url` and the given `chat:` section (YAML flow map).

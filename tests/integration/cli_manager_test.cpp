@@ -49,11 +49,7 @@ class CliManager : public ::testing::Test {
     gateway_ = base;
     tool_port_ = base + 1;
     port_ = base + 2;
-    env_ = {{"XDG_RUNTIME_DIR", (dir_.path() / "run").string()},
-            {"XDG_STATE_HOME", (dir_.path() / "state").string()},
-            {"XDG_CONFIG_HOME", (dir_.path() / "config").string()},
-            {"LLMDESK_CONFIG", ""}};
-    std::filesystem::create_directories(dir_.path() / "run");
+    env_ = ScratchEnv(dir_.path());
   }
 
   static constexpr int kPortsUsed = 24;

@@ -27,12 +27,7 @@ class McpHostCli : public ::testing::Test {
     const int base = FreePortRange(4);
     gateway_ = base;
     tool_port_ = base + 1;
-    env_ = {{"XDG_RUNTIME_DIR", (dir_.path() / "run").string()},
-            {"XDG_STATE_HOME", (dir_.path() / "state").string()},
-            {"XDG_DATA_HOME", (dir_.path() / "data").string()},
-            {"XDG_CONFIG_HOME", (dir_.path() / "config").string()},
-            {"LLMDESK_CONFIG", ""}};
-    std::filesystem::create_directories(dir_.path() / "run");
+    env_ = ScratchEnv(dir_.path());
   }
 
   // `llmdesk --config CONFIG ARGS...` with the test's own XDG directories.

@@ -85,4 +85,13 @@ std::unique_ptr<ChildProcess> HoldPort(const std::filesystem::path& log_dir, int
   return holder;
 }
 
+std::string MakeAnswerAfterToolModel(const std::filesystem::path& dir) {
+  auto model = dir / "answer.gguf";
+  auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", model.string(), "--tool-call", "calculator",
+                       R"({"expression":"2+2"})", "--answer-after-tool", "The sum is "},
+                      std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? model.string() : "";
+}
+
 }  // namespace llmdesk::test

@@ -61,4 +61,8 @@ testing::AssertionResult WaitForHttp200(int port, const std::string& path, std::
 // Adds a test failure when it does not come up.
 std::unique_ptr<ChildProcess> HoldPort(const std::filesystem::path& log_dir, int port);
 
+// Generates dir/answer.gguf with llmdesk-testmodel: calls calculator {"expression":"2+2"}, then answers
+// "The sum is <the tool's result>". Returns its path ("" with a test failure when generation failed).
+std::string MakeAnswerAfterToolModel(const std::filesystem::path& dir);
+
 }  // namespace llmdesk::test

@@ -67,6 +67,16 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
 
 std::filesystem::path BinPath(const std::string& name) { return std::filesystem::path(LLMDESK_BIN_DIR) / name; }
 
+std::map<std::string, std::string> ScratchEnv(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "run", ec);
+  return {{"XDG_RUNTIME_DIR", (dir / "run").string()},
+          {"XDG_STATE_HOME", (dir / "state").string()},
+          {"XDG_DATA_HOME", (dir / "data").string()},
+          {"XDG_CONFIG_HOME", (dir / "config").string()},
+          {"LLMDESK_CONFIG", ""}};
+}
+
 std::filesystem::path LlamaServerPath() {
   return std::filesystem::path(LLMDESK_TEST_ENGINE_PREFIX) / "bin" / "llama-server";
 }

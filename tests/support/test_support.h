@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 std::filesystem::path BinPath(const std::string& name);
 // The llama-server built by scripts/setup.
 std::filesystem::path LlamaServerPath();
+
+// The environment of an llmdesk run kept inside `dir`: XDG_RUNTIME_DIR (created), XDG_STATE_HOME,
+// XDG_DATA_HOME and XDG_CONFIG_HOME under it, LLMDESK_CONFIG empty — so a developer's own config,
+// history or running instance never leaks into a test.
+std::map<std::string, std::string> ScratchEnv(const std::filesystem::path& dir);
 
 // A socket bound to 127.0.0.1 on a port the kernel picks (not listening yet); sets `port`.
 // While it is held, connects to the port are refused and nobody else can bind it.
