@@ -116,6 +116,7 @@ nlohmann::json ToJson(const Config& c) {
   j["gateway"] = listener(c.gateway);
   j["gateway"]["max_loaded"] = c.gateway.max_loaded;
   j["gateway"]["queue"] = c.gateway.queue;
+  j["gateway"]["cors_origins"] = c.gateway.cors_origins;
   j["tool_server"] = listener(c.tool_server);
   j["tool_server"]["tools"] = c.tool_server.tools;
   j["ports"] = {{"on_conflict", ToString(c.ports.on_conflict)},

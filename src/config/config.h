@@ -58,6 +58,9 @@ struct ListenerConfig {
 struct GatewayConfig : ListenerConfig {
   int max_loaded = 0;  // gateway.max_loaded: spawned models running at once; 0 = no bound (LRU unload beyond)
   int queue = 64;      // gateway.queue: requests per model waiting for it (start, swap); 429 beyond
+  // gateway.cors_origins: browser origins ("https://app.example:8443", exactly as browsers send them) that
+  // may call /v1 (CORS preflight answered, Access-Control-Allow-Origin set); any other foreign Origin is 403.
+  std::vector<std::string> cors_origins;
 };
 
 struct ToolServerConfig : ListenerConfig {
