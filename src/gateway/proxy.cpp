@@ -1,6 +1,7 @@
 // Forwarding (contract in gateway.h): a /v1 request to its upstream, whole or streamed as it arrives.
 #include <algorithm>
 
+#include "common/json_read.h"
 #include "gateway/impl.h"
 #include "llm/openai.h"
 #include "manager/manager.h"
@@ -45,7 +46,7 @@ class SseTally {
       Json j = Json::parse(data, nullptr, false);
       if (j.is_object() && j.contains("usage") && j["usage"].is_object()) {
         const Json& u = j["usage"];
-        usage_ = {u.value("prompt_tokens", int64_t{0}), u.value("completion_tokens", int64_t{0})};
+        usage_ = {JsonInt(u, "prompt_tokens"), JsonInt(u, "completion_tokens")};
       }
     }
     current_.clear();
@@ -153,7 +154,7 @@ net::Response Gateway::Impl::Forward(std::shared_ptr<Job> job, Clock::time_point
     if (out.status == 200 && out.body.find("\"usage\"") != std::string::npos) {
       Json j = Json::parse(out.body, nullptr, false);
       if (j.is_object() && j.contains("usage") && j["usage"].is_object())
-        metrics.Tokens(model, j["usage"].value("prompt_tokens", int64_t{0}), j["usage"].value("completion_tokens", int64_t{0}));
+        metrics.Tokens(model, JsonInt(j["usage"], "prompt_tokens"), JsonInt(j["usage"], "completion_tokens"));
     }
     metrics.Request(model, job->r.route, out.status, Seconds(began));
     return out;

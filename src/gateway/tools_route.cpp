@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "chat/agent.h"
+#include "common/json_read.h"
 #include "gateway/impl.h"
 #include "llm/client.h"
 #include "llm/props.h"
@@ -18,7 +19,7 @@ std::string ContentText(const Json& content) {
   std::string out;
   if (content.is_array())
     for (const auto& part : content)
-      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+      if (JsonString(part, "type") == "text" && part.contains("text") && part["text"].is_string())
         out += part["text"].get<std::string>();
   return out;
 }
