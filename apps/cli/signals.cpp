@@ -51,4 +51,25 @@ StopSignals::Watch::~Watch() {
   thread_.join();
 }
 
+ReloadSignal::ReloadSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, &previous_);
+  fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+ReloadSignal::~ReloadSignal() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+bool ReloadSignal::Take() {
+  signalfd_siginfo info{};
+  bool any = false;
+  for (;;) {
+    ssize_t n = read(fd_.get(), &info, sizeof(info));
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof(info))) return any;
+    any = true;
+  }
+}
+
 }  // namespace llmdesk::cli

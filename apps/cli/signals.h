@@ -46,4 +46,22 @@ class StopSignals {
   UniqueFd fd_;
 };
 
+// SIGHUP for `up` and `serve`: "re-read the config" (what a systemd unit's ExecReload sends). Blocked in the
+// constructing thread like StopSignals (construct it before any thread exists) and read from its own signalfd, so
+// a reload never mixes with a stop.
+class ReloadSignal {
+ public:
+  ReloadSignal();
+  ~ReloadSignal();
+  ReloadSignal(const ReloadSignal&) = delete;
+  ReloadSignal& operator=(const ReloadSignal&) = delete;
+
+  int fd() const { return fd_.get(); }  // readable while a SIGHUP is pending
+  bool Take();                          // consumes the pending SIGHUP(s); false when none
+
+ private:
+  sigset_t previous_{};
+  UniqueFd fd_;
+};
+
 }  // namespace llmdesk::cli

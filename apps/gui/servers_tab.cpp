@@ -123,6 +123,7 @@ ServersTab::ServersTab(ControlApi& api, StackLink& link, QWidget* parent)
 }
 
 void ServersTab::Attach() {
+  if (events_) events_->deleteLater();  // attached again (a reload): one event stream
   Refresh();
   RefreshPorts();
   Follow();
@@ -145,9 +146,11 @@ void ServersTab::Refresh() {
 }
 
 void ServersTab::RefreshPorts() {
+  api_.Get("/api/stack", [this](Result<Json> stack) {
+    if (stack.ok()) table_->SetServices(*stack, link_.serve_pid());
+  });
   api_.Get("/api/ports", [this](Result<Json> ports) {
     if (!ports.ok()) return;
-    table_->SetServices(link_.config(), link_.serve_pid(), *ports);
     QStringList lines;
     banner_backend_.clear();
     for (const auto& u : *ports) {
