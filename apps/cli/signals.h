@@ -41,7 +41,6 @@ class StopSignals {
   };
 
  private:
-  sigset_t set_{};
   sigset_t previous_{};
   UniqueFd fd_;
 };

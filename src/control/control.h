@@ -248,7 +248,7 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
 // ---- Chat event lines (chat_view.cpp) -----------------------------------------------------------------------
 // The one-line progress text for a /api/chat SSE event (`event` name, `data` JSON), as the CLI prints it and
 // the desktop app shows it: "starting default on port 10500", "default: loading model", "calling calculator
-// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "error: ..."; "" for events that are not progress
+// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "warning: ...", "error: ..."; "" for events that are not progress
 // (tokens, the final answer, run ids). Same wording as chat::ProgressLine, which works on typed events.
 std::string ChatEventLine(const std::string& event, const nlohmann::json& data);
 // True while the line describes something still under way (a backend starting or loading, a tool running),

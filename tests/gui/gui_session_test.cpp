@@ -17,6 +17,7 @@
 #include "chat_widgets.h"
 #include "gui_fixture.h"
 #include "logs_tab.h"
+#include "servers_tab.h"
 #include "support/scripted_openai.h"
 
 namespace llmdesk::test {
