@@ -16,6 +16,7 @@
 #include "chat_tab.h"
 #include "chat_widgets.h"
 #include "gui_fixture.h"
+#include "backend_table.h"
 #include "logs_tab.h"
 #include "servers_tab.h"
 #include "support/scripted_openai.h"
@@ -123,21 +124,24 @@ TEST_F(GuiSession, LogSearchFindsALineAndCopyPutsTheLogOnTheClipboard) {
   WriteConfig(LocalModel(model_port_));
   auto& w = OpenWindow();
   ASSERT_TRUE(WaitFor([&] { return w.link().ready(); }, 60s));
-  // Start the backend so its log has lines (the manager's own "=== llmdesk: started PID ..." among them).
+  // Start the backend so its log has lines (llama-server's own "... listening on http://127.0.0.1:PORT" among them).
   w.tabs()->setCurrentWidget(w.servers());
+  ASSERT_TRUE(WaitFor([&] { return w.servers()->table()->RowOf("default") >= 0; }, 10s));
   w.servers()->SelectBackend("default");
   auto* start = w.findChild<QPushButton*>("startBackend");
   ASSERT_TRUE(WaitFor([&] { return start->isEnabled(); }, 10s));
   QTest::mouseClick(start, Qt::LeftButton);
   w.tabs()->setCurrentWidget(w.logs());
   auto* log = w.findChild<QPlainTextEdit*>("logText");
-  ASSERT_TRUE(WaitFor([&] { return log->toPlainText().contains("llmdesk: started PID"); }, 60s)) << log->toPlainText().toStdString();
+  const QString line = QString("listening on http://127.0.0.1:");
+  ASSERT_TRUE(WaitFor([&] { return log->toPlainText().contains(line); }, 60s)) << log->toPlainText().toStdString();
 
   auto* search = w.findChild<QLineEdit*>("logSearch");
-  QTest::keyClicks(search, "started PID");
+  log->moveCursor(QTextCursor::End);  // the search wraps around to find it
+  QTest::keyClicks(search, "listening on");
   QTest::keyClick(search, Qt::Key_Return);
-  EXPECT_EQ(log->textCursor().selectedText(), "started PID") << "Enter did not find the line";
-  EXPECT_TRUE(log->textCursor().block().text().contains("=== llmdesk: started PID"));
+  EXPECT_EQ(log->textCursor().selectedText(), "listening on") << "Enter did not find the line";
+  EXPECT_TRUE(log->textCursor().block().text().contains(line)) << log->textCursor().block().text().toStdString();
   search->clear();
   QTest::keyClicks(search, "no such text anywhere");
   EXPECT_FALSE(w.logs()->FindNext());
@@ -146,7 +150,7 @@ TEST_F(GuiSession, LogSearchFindsALineAndCopyPutsTheLogOnTheClipboard) {
   QApplication::clipboard()->clear();
   QTest::mouseClick(w.findChild<QPushButton*>("logCopy"), Qt::LeftButton);
   const QString copied = QApplication::clipboard()->text();
-  EXPECT_TRUE(copied.contains("=== llmdesk: started PID")) << copied.left(300).toStdString();
+  EXPECT_TRUE(copied.contains(line)) << copied.left(300).toStdString();
   EXPECT_EQ(copied, log->toPlainText());
 }
 
