@@ -107,10 +107,12 @@ ServersTab::ServersTab(ControlApi& api, StackLink& link, QWidget* parent)
     kept_selection_ = row ? row->name : QString();
   });
   connect(table_, &QAbstractItemModel::modelReset, this, [this] {
-    if (!kept_selection_.isEmpty()) SelectBackend(kept_selection_);
+    // Until the person picks a row, the first row (a backend, once they are listed) is the selected one.
+    if (!kept_selection_.isEmpty() && !auto_selection_) SelectBackend(kept_selection_);
     else if (table_->rowCount()) view_->selectRow(0);
     UpdateButtons();
   });
+  connect(view_, &QTableView::pressed, this, [this] { auto_selection_ = false; });
   connect(table_, &QAbstractItemModel::dataChanged, this, [this] { UpdateButtons(); });
 
   tick_ = new QTimer(this);
@@ -133,6 +135,7 @@ void ServersTab::Attach() {
 QString ServersTab::banner_text() const { return banner_->isVisible() || !banner_->isHidden() ? banner_text_->text() : QString(); }
 
 void ServersTab::SelectBackend(const QString& name) {
+  auto_selection_ = false;
   const int row = table_->RowOf(name);
   if (row >= 0) view_->selectRow(row);
 }

@@ -152,7 +152,9 @@ void StackLink::CheckAccess() {
 void StackLink::Reload(std::function<void(Result<std::vector<std::string>>)> done) {
   api_.Post("/api/config/reload", Json::object(), [this, done = std::move(done)](Result<Json> report) {
     if (!report.ok()) return done(report.status());
-    std::vector<std::string> lines = control::ReloadReportLines(*report);
+    Json shown = *report;
+    shown.erase("warnings");  // the Settings tab lists the config's warnings at their lines already
+    std::vector<std::string> lines = control::ReloadReportLines(shown);
     if (!config_path_) return done(std::move(lines));
     const std::string path = *config_path_;
     RunInBackground<config::LoadResult>(

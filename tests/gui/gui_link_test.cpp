@@ -97,6 +97,7 @@ TEST_F(GuiLink, SettingsAreSavedAndAppliedToTheRunningStack) {
   EXPECT_GE(w.findChild<QComboBox*>("modelPicker")->findText("second"), 0);
   control::ControlClient client("127.0.0.1", gateway_);
   EXPECT_TRUE(client.Backend("second").ok()) << "the stack did not register the new backend";
+  Screenshot(4, "settings-applied");
 }
 
 TEST_F(GuiLink, ToolServerAndGatewayRowsShowTheBoundPorts) {

@@ -104,6 +104,7 @@ TEST_F(GuiSession, AllowOnceAsksAgainAllowAlwaysDoesNot) {
     if (answer) {
       ASSERT_TRUE(WaitFor([&] { return answer->isVisible() || !w.chat()->busy(); }, 30s));
       ASSERT_TRUE(answer->isVisible()) << "no approval prompt: " << w.chat()->progress_history().join("\n").toStdString();
+      if (answer == once) Screenshot(0, "chat-approval");
       QTest::mouseClick(answer, Qt::LeftButton);
     }
     bool prompted = false;
