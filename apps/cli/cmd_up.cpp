@@ -4,6 +4,7 @@
 //
 // Signals (signals.h): SIGINT/SIGTERM are blocked before any thread exists and read from a signalfd in the
 // main loop. The first stops everything (SIGTERM, grace, SIGKILL); a second one SIGKILLs the engines at once.
+// SIGHUP re-reads the config file and applies it (stack::Stack::Reload), printing what changed.
 // Manager events arrive on its supervisor thread and are handed over through a bounded queue plus an eventfd,
 // so printing never blocks the manager and a slow terminal cannot make it grow without limit.
 #include <poll.h>
@@ -170,6 +171,14 @@ int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, 
   return kExitOk;
 }
 
+// SIGHUP: the config file re-read and applied; what happened (or every error, nothing changed) printed.
+void ReloadOnSignal(stack::Stack& stack, Screen& screen) {
+  screen.Message("received SIGHUP; reloading the config");
+  auto report = stack.Reload();
+  if (!report.ok()) return screen.Message("llmdesk: reload refused: " + report.status().message());
+  for (const auto& line : control::ReloadReportLines(control::ToJson(*report))) screen.Message("llmdesk: " + line);
+}
+
 }  // namespace
 
 int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs,
@@ -177,6 +186,7 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   auto chosen = start_none ? std::optional<std::vector<std::string>>(std::vector<std::string>{}) : ChooseBackends(cfg, names);
   if (!chosen) return kExitBadConfig;
 
+  ReloadSignal reload;   // SIGHUP: re-read the config (stack::Stack::Reload)
   StopSignals signals;  // before the stack creates threads: they inherit the mask
   auto prepared = PrepareForStart(cfg, *chosen, signals);  // `hf:` models pulled; offline: the demo model
   if (!prepared) return kExitFailure;
@@ -208,8 +218,8 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
 
   int exit_code = kExitOk;
   for (;;) {
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -218,6 +228,7 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
       screen.Message(std::string("received ") + StopSignals::Name(sig) + "; stopping everything");
       break;
     }
+    if ((fds[2].revents & POLLIN) && reload.Take()) ReloadOnSignal(*stack, screen);
     if (fds[1].revents & POLLIN) {
       uint64_t dropped = 0;
       auto events = inbox.Take(dropped);

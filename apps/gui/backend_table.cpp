@@ -71,30 +71,29 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
   endResetModel();
 }
 
-void BackendTable::SetServices(const config::Config& config, qint64 daemon_pid, const Json& ports) {
-  auto service = [&](const QString& name, const QString& what, int port) {
-    ServerRow r;
-    r.name = name;
-    r.model = what;
-    r.configured_port = port;
-    r.is_backend = false;
-    r.state = "not listening";
-    if (ports.is_array()) {
-      for (const auto& u : ports) {
-        if (!u.is_object() || Int(u, "port") != port) continue;
-        const QString owner = Str(u, "owner");
-        if (owner == "ours") r.state = "running", r.port = port, r.pid = Int(u, "pid") ? Int(u, "pid") : daemon_pid;
-        if (owner == "other") r.state = "held by another program", r.pid = Int(u, "pid"), r.reason = Str(u, "command");
-      }
+void BackendTable::SetServices(const Json& stack, qint64 daemon_pid) {
+  QVector<ServerRow> services;
+  auto listeners = stack.is_object() ? stack.find("listeners") : stack.end();
+  if (stack.is_object() && listeners != stack.end() && listeners->is_array()) {
+    for (const auto& l : *listeners) {
+      if (!l.is_object()) continue;
+      ServerRow r;
+      r.name = Str(l, "name");
+      r.model = r.name == "gateway" ? QString("control API + OpenAI /v1") : r.name == "tool server" ? QString("MCP tools (/mcp)") : Str(l, "url");
+      r.configured_port = static_cast<int>(Int(l, "configured_port"));
+      r.port = static_cast<int>(Int(l, "port"));  // the port the stack bound, not the configured one
+      r.reason = Str(l, "url");
+      r.is_backend = false;
+      r.state = r.port ? "running" : "not listening";
+      r.pid = r.port ? daemon_pid : 0;
+      for (const auto& old : services_)
+        if (old.name == r.name && old.pid == r.pid) r.rss_bytes = old.rss_bytes, r.since = old.since;
+      if (r.state == "running" && !r.since.isValid()) r.since = QDateTime::currentDateTime();
+      services.push_back(r);
     }
-    for (const auto& old : services_)
-      if (old.name == name && old.pid == r.pid) r.rss_bytes = old.rss_bytes, r.since = old.since;
-    if (r.state == "running" && !r.since.isValid()) r.since = QDateTime::currentDateTime();
-    return r;
-  };
+  }
   beginResetModel();
-  services_ = {service("tool server", "MCP tools (/mcp)", config.tool_server.port),
-               service("gateway", "control API + OpenAI /v1", config.gateway.port)};
+  services_ = services;
   endResetModel();
 }
 

@@ -264,10 +264,14 @@ void ChatTab::OnEvent(const std::string& event, const Json& data) {
     if (auto* card = cards_.value(Q(Str(data, "call_id"))))
       card->SetResult(Q(Str(data, "text")), Bool(data, "is_error"), Int(data, "duration_ms"));
   }
-  if (kind == "error" || event == "failed") {
+  // A turn the person stopped ends with `cancelled` and then `failed` {code: cancelled}: not an error to show; what
+  // was answered so far stays (the history keeps it as an incomplete message too).
+  const bool stopped = kind == "cancelled" || (event == "failed" && Str(data, "code") == "cancelled");
+  if ((kind == "error" || event == "failed") && !stopped) {
     const std::string text = event == "failed" ? Str(data, "message") : Str(data, "text");
     AddWidget(new MessageView(MessageView::Role::kNote, "**Error:** " + Q(text)));
   }
+  if (stopped) return SetProgress("Stopped", false);
   const std::string line = control::ChatEventLine(event, data);
   if (!line.empty()) SetProgress(Sentence(line, control::ChatEventIsOngoing(event, data)), control::ChatEventIsOngoing(event, data));
   if (event == "done") SetProgress(QString("Done in %1 step(s)").arg(Int(data, "steps")), false);

@@ -37,6 +37,7 @@ std::string ChatEventLine(const std::string& event, const Json& data) {
   if (kind == "backend") {
     const std::string state = Str(data, "state"), name = Str(data, "backend");
     const int64_t port = Int(data, "port");
+    if (data.contains("warning")) return name + ": warning: " + Str(data, "warning");
     if (data.contains("stage")) return name + ": " + Str(data, "stage");
     if (state == "starting") return "starting " + name + (port ? " on port " + std::to_string(port) : "");
     if (state == "ready") return name + " is ready on port " + std::to_string(port);
@@ -53,6 +54,7 @@ std::string ChatEventLine(const std::string& event, const Json& data) {
   if (kind == "approval_needed") return Str(data, "tool") + " needs approval: " + Dump(data, "arguments");
   if (kind == "cancelled") return "cancelled";
   if (kind == "error") return "error: " + Str(data, "text");
+  if (kind == "warning") return "warning: " + Str(data, "text");
   return "";
 }
 

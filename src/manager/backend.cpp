@@ -83,7 +83,7 @@ void Backend::StartIfNotStartedSince(uint64_t seen_start_serial) {
 }
 
 void Backend::Start() {
-  if (host_.quitting() || !IsAllowed(status_.state, Trigger::kStart)) return;
+  if (removed_ || host_.quitting() || !IsAllowed(status_.state, Trigger::kStart)) return;
   ++start_serial_;
   crashes_.clear();
   status_.restarts = 0;
@@ -204,6 +204,25 @@ void Backend::Stop(bool then_start, const std::string& why) {
   active_ = 0;
   Transition(State::kStopping, State::kStopped, "stopped");
   if (std::exchange(start_after_stop_, false)) Start();
+}
+
+bool Backend::Reconfigure(config::ModelConfig model) {
+  model_ = std::move(model);
+  model_file_.clear();
+  status_.kind = model_.kind;
+  status_.configured_port = model_.port;
+  status_.remote_url = model_.url;
+  status_.label = model_.label;
+  host_.Publish(*this);
+  if (status_.state != State::kStarting && status_.state != State::kReady) return false;
+  Stop(/*then_start=*/true, "the config changed: restarting with the new settings");
+  return true;
+}
+
+void Backend::Remove(const std::string& why) {
+  removed_ = true;
+  start_after_stop_ = false;
+  if (status_.state != State::kStopped && status_.state != State::kStopping) Stop(false, why);
 }
 
 void Backend::KillNow() {

@@ -74,6 +74,14 @@ class Backend {
   const BackendStatus& status() const { return status_; }
   uint64_t start_serial() const { return start_serial_; }  // counts starts (explicit and on demand)
   const std::shared_ptr<Lease::Hold>& hold() const { return hold_; }
+  const config::ModelConfig& model() const { return model_; }
+  bool removed() const { return removed_; }
+
+  // A config reload (Supervisor::ApplyConfig). Reconfigure takes new settings: a starting or ready backend is
+  // restarted with them (true), any other keeps them for its next start (false). Remove stops a running backend
+  // for good: it never starts again (its slot stays until the manager goes).
+  bool Reconfigure(config::ModelConfig model);
+  void Remove(const std::string& why);
 
   // The CAS step of the state machine; see the header comment.
   bool Transition(State expected, State to, std::string reason);
@@ -124,7 +132,8 @@ class Backend {
 
 
   BackendHost& host_;
-  const config::ModelConfig model_;
+  config::ModelConfig model_;      // replaced only by Reconfigure
+  bool removed_ = false;
   std::string model_file_;         // ResolveModelFile(): the GGUF for an `hf:` entry
   BackendStatus status_;
   std::shared_ptr<process::LineLog> log_;

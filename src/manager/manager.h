@@ -38,6 +38,12 @@
 // *caller* (never call those from a UI thread or from an event callback).
 // Subscribers are called on the supervisor thread, in order, and must not block (post to your own loop).
 //
+// Reconfigure (a config reload): backends added to the config are registered (and started when `autostart`),
+// removed ones are stopped and dropped (Get/Start then say NotFound), changed ones are restarted with their new
+// settings when running (else keep them for the next start), unchanged ones are not touched (a running engine
+// keeps its process). engine, ports and models.hub_url apply from the next start on. config() then returns the
+// new config; references it returned before stay valid (each config is kept for the manager's lifetime).
+//
 // State machine per backend (one table, kTransitions in state.cpp; every change is an Event):
 //   stopped -> starting -> ready -> stopping -> stopped;  starting|ready -> failed (crash limit, timeout);
 //   stopped|failed -> failed (refused before anything was spawned: missing file, no port, ...);
@@ -121,6 +127,15 @@ struct BackendStatus {
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
+};
+
+// What Manager::Reconfigure did, by backend name (file order).
+struct ReconfigureResult {
+  std::vector<std::string> added;      // registered; started when `autostart`
+  std::vector<std::string> removed;    // stopped (when running) and dropped
+  std::vector<std::string> restarted;  // changed while starting or ready: restarted with the new settings
+  std::vector<std::string> updated;    // changed while not running: the new settings apply at its next start
+  std::vector<std::string> unchanged;  // not touched
 };
 
 // An event about `status` as it is now (backend, new_state = its state, port, pid, reason, progress, stage).
@@ -224,6 +239,11 @@ class Manager {
 
   // Events from now on; `replay_state` first delivers one kState event per backend with its current state.
   Subscription Subscribe(std::function<void(const Event&)> on_event, bool replay_state = false);
+
+  // Applies `config` (see the header comment). InvalidArgument when it comes from another file than the
+  // manager's (its lock and state file belong to that file). Blocks the caller until the supervisor thread has
+  // applied it (not until restarts are done).
+  Result<ReconfigureResult> Reconfigure(config::Config config);
 
   const config::Config& config() const;
   // What Create did about a previous manager's leftovers ("stopped stale engine 'default' (PID 42...").
