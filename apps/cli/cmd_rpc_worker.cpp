@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "cli.h"
 #include "control/control.h"
@@ -76,8 +77,10 @@ manager::Options WorkerOptions(const config::Config& cfg, const std::filesystem:
   m.startup_timeout_s = 60;
   m.stop_grace_s = 5;
   if (a.mem_mb > 0) {  // RLIMIT_DATA through util-linux prlimit (argv, no shell): see the --mem help
-    // Room for the server itself: ~1 MB of heap idle, plus an 8 MB stack per compute thread.
-    const long long limit_mb = a.mem_mb + kServerRoomMb + 8LL * std::max(a.threads, 1);
+    // Room for the server itself: ~1 MB of heap idle, plus an 8 MB stack per compute thread (rpc-server's
+    // default thread count depends on the CPU: count them all then).
+    const long long threads = a.threads > 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+    const long long limit_mb = a.mem_mb + kServerRoomMb + 8 * threads;
     m.command = {"prlimit", "--data=" + std::to_string(limit_mb << 20), "--"};
   }
   m.command.insert(m.command.end(), {rpc_server.string(), "--host", a.host, "--port", "${PORT}"});
