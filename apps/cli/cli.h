@@ -34,6 +34,7 @@ void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 void RegisterChatCommand(CLI::App& app, Context& ctx);
 void RegisterModelCommands(CLI::App& app, Context& ctx);
+void RegisterRpcWorkerCommand(CLI::App& app, Context& ctx);  // cmd_rpc_worker.cpp (issue 14)
 
 class StopSignals;
 // Before a start (up, serve, chat): `hf:` models of `names` found or pulled, and the offline first run's demo

@@ -43,6 +43,7 @@ std::vector<manager::BackendStatus> ConfiguredAsStopped(const config::Config& cf
     s.name = m.name;
     s.kind = m.kind;
     s.configured_port = m.port;
+    for (const auto& worker : m.rpc) s.rpc_workers.push_back({worker, "unknown", "checked when the model starts"});
     out.push_back(s);
   }
   return out;

@@ -22,6 +22,7 @@
 #include <mutex>
 
 #include "cmd_manager.h"
+#include "event_inbox.h"
 #include "common/unique_fd.h"
 #include "common/event_bus.h"
 #include "control/control.h"
@@ -33,32 +34,6 @@ namespace llmdesk::cli {
 namespace {
 
 using manager::State;
-
-// Events from the supervisor thread to the main loop: a bounded queue (common/event_bus.h) plus an eventfd
-// the loop polls. Beyond the bound, events are dropped and counted; the status table is read from the
-// manager anyway, so a dropped line loses no state.
-class EventInbox {
- public:
-  static constexpr size_t kCapacity = 4096;
-  EventInbox() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), queue_(kCapacity) {}
-  int fd() const { return fd_.get(); }
-  void Post(const manager::Event& e) {
-    queue_.Push(e);
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = write(fd_.get(), &one, sizeof(one));
-  }
-  std::deque<manager::Event> Take(uint64_t& dropped) {
-    uint64_t count;
-    [[maybe_unused]] auto n = read(fd_.get(), &count, sizeof(count));
-    std::vector<manager::Event> items;
-    queue_.PopAll(items, dropped, std::chrono::milliseconds(0));
-    return {items.begin(), items.end()};
-  }
-
- private:
-  UniqueFd fd_;
-  BoundedQueue<manager::Event> queue_;
-};
 
 bool Active(State s) { return s == State::kStarting || s == State::kReady || s == State::kStopping; }
 
@@ -215,6 +190,10 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   }
   for (const auto& n : *chosen)
     if (Status s = mgr.Start(n); !s.ok()) screen.Message("cannot start " + n + ": " + s.message());
+  // Issue 14: `url:` backends are checked at once (GET URL/models), so status shows whether they answer like
+  // a local one's; a ready one is then health-watched by the manager.
+  for (const auto& m : prepared->models)
+    if (m.kind == config::ModelConfig::Kind::kRemote) (void)mgr.Start(m.name);
 
   int exit_code = kExitOk;
   for (;;) {

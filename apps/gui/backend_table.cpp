@@ -4,6 +4,7 @@
 #include <QBrush>
 #include <QColor>
 #include <QFont>
+#include <QStringList>
 
 namespace llmdesk::gui {
 
@@ -25,6 +26,16 @@ QColor StateColor(const QString& state) {
   if (state == "starting" || state == "stopping") return QColor("#b26a00");
   if (state == "failed" || state == "held by another program") return QColor("#b3261e");
   return QColor("#5f6368");
+}
+
+// Issue 14: the RPC workers of a split model, with what the last check found: "  [RPC 10.0.0.5:50052 answering, ...]".
+QString RpcWorkersText(const Json& backend) {
+  auto workers = backend.find("rpc_workers");
+  if (workers == backend.end() || !workers->is_array() || workers->empty()) return {};
+  QStringList parts;
+  for (const auto& w : *workers)
+    if (w.is_object()) parts << Str(w, "address") + " " + Str(w, "state");
+  return "  [RPC " + parts.join(", ") + "]";
 }
 
 }  // namespace
@@ -63,6 +74,7 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
       r.rss_bytes = r.pid ? rss.value(r.pid, -1) : -1;
       if (const auto* m = config.FindModel(r.name.toStdString()))
         r.model = QString::fromStdString(!m->url.empty() ? m->url : !m->hf.empty() ? "hf: " + m->hf : m->model);
+      r.model += RpcWorkersText(b);
       rows.push_back(r);
     }
   }

@@ -135,6 +135,7 @@ nlohmann::json ToJson(const Config& c) {
     e["autostart"] = m.autostart;
     e["startup_timeout"] = m.startup_timeout_s;
     e["stop_grace"] = m.stop_grace_s;
+    if (!m.rpc.empty()) e["rpc"] = m.rpc;  // issue 14: RPC workers
     j["models"][m.name] = e;
   }
   if (!c.hub.url.empty()) j["models"]["hub_url"] = c.hub.url;  // as written in the file: models.hub_url

@@ -100,6 +100,13 @@ struct ModelConfig {
   // Shown next to the name wherever the backend appears (status, events): set by models::PrepareModels
   // for the built-in demo model ("demo: scripted, not a language model"); not a YAML key.
   std::string label;
+  // ---- RPC workers (issue 14) ----
+  // `rpc: [host:port, ...]` (kLocal only): llama.cpp RPC workers the engine splits the model over
+  // (llama-server --rpc a,b); the manager checks that each answers before it starts the engine.
+  std::vector<std::string> rpc;
+  // Set by `llmdesk rpc-worker`, not a YAML key: non-empty = this backend is a ggml-rpc-server bound to
+  // this address; its readiness and health are the RPC HELLO handshake instead of HTTP.
+  std::string rpc_server_host;
 };
 
 // The name of llmdesk's own tool server among the chat's MCP servers: not available to mcp_servers entries.

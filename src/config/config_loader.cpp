@@ -225,7 +225,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   m.where = r.Loc(key_node);
   if (node.IsNull()) return;  // `default:` with nothing: a placeholder, rejected at start
   if (!r.CheckMap(node, key, {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
-                              "startup_timeout", "stop_grace", "api_key"}))
+                              "startup_timeout", "stop_grace", "api_key", "rpc"}))
     return;
   auto get = [&](const char* k) { return node[k]; };
   if (get("model")) m.model = r.ExpandedPath(get("model"), key + ".model").value_or("");
@@ -269,6 +269,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   if (get("startup_timeout"))
     m.startup_timeout_s = r.Number(get("startup_timeout"), key + ".startup_timeout", 0.1, 86400).value_or(300);
   if (get("stop_grace")) m.stop_grace_s = r.Number(get("stop_grace"), key + ".stop_grace", 0, 3600).value_or(10);
+  if (get("rpc")) detail::ParseRpcWorkers(r, get("rpc"), key + ".rpc", m);
 
   int sources = !m.model.empty() + !m.hf.empty() + !m.url.empty();
   if (!m.api_key.empty() && m.url.empty())
@@ -280,6 +281,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   std::error_code ec;  // the path is the user's: never the throwing overloads
   if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model, ec))
     r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
+  detail::CheckRpcWorkers(r, node, key, m);
 }
 
 // Two listeners on one port can never both start: name both places.

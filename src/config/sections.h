@@ -18,4 +18,9 @@ void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& ke
                     McpServerConfig& out);
 void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out);
 
+// `models.NAME.rpc: [host:port, ...]` (config_rpc.cpp), and the checks that need the whole entry
+// (rpc is for a spawned llama-server only; --rpc belongs in rpc:, not in args).
+void ParseRpcWorkers(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& m);
+void CheckRpcWorkers(YamlReader& r, const YAML::Node& node, const std::string& key, const ModelConfig& m);
+
 }  // namespace llmdesk::config::detail

@@ -89,7 +89,7 @@ namespace llmdesk::control {
 
 // ---- JSON shapes (shared by the server, the client, the CLI and the GUI) ----------------------------
 // BackendStatus: {name, kind, state, configured_port, port, pid, restarts, reason, progress, url,
-//                 log_file, since}
+//                 log_file, since, [label], [rpc_workers: [{address, state, detail}]]}
 nlohmann::json ToJson(const manager::BackendStatus& status);
 Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j);
 // Event: {seq, time, time_ms, kind: state|progress|log, backend, old_state, new_state, port, pid,

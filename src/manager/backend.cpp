@@ -35,6 +35,7 @@ Backend::Backend(BackendHost& host, config::ModelConfig model, std::string log_f
   status_.label = model_.label;
   status_.log_file = std::move(log_file);
   status_.since = std::chrono::system_clock::now();
+  for (const auto& worker : model_.rpc) status_.rpc_workers.push_back({worker, "unknown", "not checked yet"});
 }
 
 Backend::~Backend() {
@@ -113,7 +114,7 @@ void Backend::Start() {
       engine_ = located->path;
     }
   }
-  SpawnAttempt("");
+  SpawnChecked();
 }
 
 void Backend::SpawnAttempt(const std::string& retry_why) {
@@ -181,6 +182,7 @@ void Backend::Stop(bool then_start, const std::string& why) {
       if (then_start) Start();
       return;
     case State::kFailed:
+      probe_at_.reset();  // a failed remote's watch (WatchFailedRemote) ends with the stop
       Transition(State::kFailed, State::kStopped, "stopped");
       if (then_start) Start();
       return;

@@ -25,6 +25,7 @@
 
 #include "manager/manager.h"
 #include "manager/prober.h"
+#include "manager/rpc_check.h"
 #include "manager/state_store.h"
 #include "process/process.h"
 
@@ -129,6 +130,14 @@ class Backend {
   Status ResolveModelFile();
   void WarnIfNoToolSupport();
   config::ModelConfig SpawnModel() const;  // model_ with the resolved file
+  // RPC workers (rpc_workers.cpp, issue 14): every spawn but a port retry goes through SpawnChecked,
+  // which first has each `rpc:` worker checked on a helper thread; OnRpcCheck spawns or fails.
+  void SpawnChecked();
+  void OnRpcCheck(uint64_t generation, std::vector<RpcWorkerStatus> workers);
+  void ProbeRpcServer();  // readiness/health of an `llmdesk rpc-worker` backend: the HELLO handshake
+  void OnRemoteHealthProbe(const ProbeResult& r);
+  void WatchFailedRemote();
+  void OnFailedRemoteProbe(const ProbeResult& r);
 
 
   BackendHost& host_;
@@ -157,6 +166,7 @@ class Backend {
   Clock::time_point ready_at_{};
   bool start_after_stop_ = false;  // restart requested
   std::filesystem::path engine_;   // llama-server located at start
+  std::vector<std::unique_ptr<RpcWorkerCheck>> rpc_checks_;  // running or finished (reaped at the next)
 };
 
 }  // namespace llmdesk::manager

@@ -19,7 +19,16 @@
 //  - Records (pid, process group, start time from /proc/PID/stat, executable, port) in a state file so
 //    a later manager stops what a crashed one left (the engine's children too), and never kills a
 //    process that is not verifiably one of its engines (reused PID, planted record).
-//  - `url:` (remote) entries are never spawned: Start probes URL/models once: 2xx -> ready, else failed.
+//  - `url:` (remote) entries are never spawned: Start probes URL/models (with the api_key): 2xx -> ready,
+//    else failed. A ready remote is probed every health_interval like an engine; `health_failures`
+//    failures in a row (or no answer within health_timeout) -> failed, with what it answered. A failed
+//    remote is checked again every health_interval and started (-> ready) once it answers.
+//  - `rpc:` workers (issue 14): before every spawn (start and crash restart) each worker must complete
+//    the RPC HELLO handshake (rpc/rpc.h), checked on a helper thread; one that does not fails the backend
+//    with its address and why ("RPC worker 10.0.0.5:50052 does not answer: connection refused"). The
+//    engine gets `--rpc a,b`. BackendStatus::rpc_workers holds what the last check found.
+//  - A model with ModelConfig::rpc_server_host (`llmdesk rpc-worker`) is a ggml-rpc-server: readiness and
+//    health are the HELLO handshake instead of HTTP; a worker busy with its one client counts as healthy.
 //
 // Files: state_dir/KEY.lock (flock, holds the manager's PID) and state_dir/KEY.state.json; logs in
 // LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1). KEY is
@@ -109,6 +118,15 @@ struct Event {
   std::string stage;   // "loading model", "warming up", ...
 };
 
+// One llama.cpp RPC worker of a backend (a model entry's `rpc:`), as the last check before an engine
+// start found it: state is rpc::ToString(rpc::WorkerState) ("unknown" until checked, "answering", "busy",
+// "unreachable", "incompatible"); detail says more ("protocol 6.0.0, 1 device", "connection refused").
+struct RpcWorkerStatus {
+  std::string address;  // host:port
+  std::string state = "unknown";
+  std::string detail;
+};
+
 struct BackendStatus {
   std::string name;
   config::ModelConfig::Kind kind = config::ModelConfig::Kind::kLocal;
@@ -126,6 +144,7 @@ struct BackendStatus {
   std::string label;        // from the config entry (the demo model's "demo: scripted, not a language model")
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
+  std::vector<RpcWorkerStatus> rpc_workers;  // the model's `rpc:` workers, in config order (issue 14)
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
 };
 
