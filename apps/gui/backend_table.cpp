@@ -6,20 +6,13 @@
 #include <QFont>
 #include <QStringList>
 
+#include "json_fields.h"
+
 namespace llmdesk::gui {
 
 namespace {
 
 using Json = nlohmann::json;
-
-QString Str(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_string() ? QString::fromStdString(it->get<std::string>()) : QString();
-}
-qint64 Int(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_number_integer() ? it->get<qint64>() : 0;
-}
 
 QColor StateColor(const QString& state) {
   if (state == "ready" || state == "running") return QColor("#1e7d32");
@@ -34,7 +27,7 @@ QString RpcWorkersText(const Json& backend) {
   if (workers == backend.end() || !workers->is_array() || workers->empty()) return {};
   QStringList parts;
   for (const auto& w : *workers)
-    if (w.is_object()) parts << Str(w, "address") + " " + Str(w, "state");
+    if (w.is_object()) parts << JStr(w, "address") + " " + JStr(w, "state");
   return "  [RPC " + parts.join(", ") + "]";
 }
 
@@ -61,16 +54,16 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
     for (const auto& b : list) {
       if (!b.is_object()) continue;
       ServerRow r;
-      r.name = Str(b, "name");
-      r.kind = Str(b, "kind");
-      r.state = Str(b, "state");
-      r.reason = Str(b, "reason");
-      r.configured_port = static_cast<int>(Int(b, "configured_port"));
-      r.port = static_cast<int>(Int(b, "port"));
-      r.pid = Int(b, "pid");
+      r.name = JStr(b, "name");
+      r.kind = JStr(b, "kind");
+      r.state = JStr(b, "state");
+      r.reason = JStr(b, "reason");
+      r.configured_port = static_cast<int>(JInt(b, "configured_port"));
+      r.port = static_cast<int>(JInt(b, "port"));
+      r.pid = JInt(b, "pid");
       auto p = b.find("progress");
       r.progress = p != b.end() && p->is_number() ? p->get<double>() : -1;
-      r.since = QDateTime::fromString(Str(b, "since"), Qt::ISODateWithMs);
+      r.since = QDateTime::fromString(JStr(b, "since"), Qt::ISODateWithMs);
       r.rss_bytes = r.pid ? rss.value(r.pid, -1) : -1;
       if (const auto* m = config.FindModel(r.name.toStdString()))
         r.model = QString::fromStdString(!m->url.empty() ? m->url : !m->hf.empty() ? "hf: " + m->hf : m->model);
@@ -90,11 +83,11 @@ void BackendTable::SetServices(const Json& stack, qint64 daemon_pid) {
     for (const auto& l : *listeners) {
       if (!l.is_object()) continue;
       ServerRow r;
-      r.name = Str(l, "name");
-      r.model = r.name == "gateway" ? QString("control API + OpenAI /v1") : r.name == "tool server" ? QString("MCP tools (/mcp)") : Str(l, "url");
-      r.configured_port = static_cast<int>(Int(l, "configured_port"));
-      r.port = static_cast<int>(Int(l, "port"));  // the port the stack bound, not the configured one
-      r.reason = Str(l, "url");
+      r.name = JStr(l, "name");
+      r.model = r.name == "gateway" ? QString("control API + OpenAI /v1") : r.name == "tool server" ? QString("MCP tools (/mcp)") : JStr(l, "url");
+      r.configured_port = static_cast<int>(JInt(l, "configured_port"));
+      r.port = static_cast<int>(JInt(l, "port"));  // the port the stack bound, not the configured one
+      r.reason = JStr(l, "url");
       r.is_backend = false;
       r.state = r.port ? "running" : "not listening";
       r.pid = r.port ? daemon_pid : 0;
