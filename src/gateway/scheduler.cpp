@@ -165,13 +165,7 @@ Result<Ticket> Scheduler::Enter(const std::string& model, std::chrono::milliseco
   }
   changed_.notify_all();
   if (!lease.ok()) return lease.status();
-  ++slot.active;
-  Ticket ticket;
-  ticket.owner_ = this;
-  ticket.model_ = model;
-  ticket.granted_ = Clock::now();
-  ticket.lease_ = std::move(lease).value();
-  return ticket;
+  return Grant(slot, model, std::move(lease).value());
 }
 
 std::optional<Ticket> Scheduler::TryEnter(const std::string& model) {
@@ -184,12 +178,16 @@ std::optional<Ticket> Scheduler::TryEnter(const std::string& model) {
   if (!now.ok() || now->state != manager::State::kReady) return std::nullopt;
   auto lease = manager_.Acquire(model, std::chrono::milliseconds(0), nullptr);  // ready: no wait
   if (!lease.ok()) return std::nullopt;
+  return Grant(slot, model, std::move(lease).value());
+}
+
+Ticket Scheduler::Grant(Slot& slot, const std::string& model, manager::Lease lease) {
   ++slot.active;
   Ticket ticket;
   ticket.owner_ = this;
   ticket.model_ = model;
   ticket.granted_ = Clock::now();
-  ticket.lease_ = std::move(lease).value();
+  ticket.lease_ = std::move(lease);
   return ticket;
 }
 

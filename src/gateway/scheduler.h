@@ -92,6 +92,8 @@ class Scheduler {
   // The least recently used resident model other than `model` that may be stopped; "" when none.
   std::string Victim(const std::string& model, const Running& running) const;  // under mu_
   void Leave(const std::string& model, double held_s);
+  // The ticket for a granted `lease` on `model`, counted as active in `slot` (under mu_).
+  Ticket Grant(Slot& slot, const std::string& model, manager::Lease lease);
 
   manager::Manager& manager_;
   const int max_loaded_;
