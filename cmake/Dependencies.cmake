@@ -1,4 +1,8 @@
 # Every dependency comes from Debian 12 (scripts/setup installs them); nothing is vendored or fetched.
+if(WIN32)  # cross-built for Windows: scripts/setup-windows, docs/WINDOWS.md
+  include(${CMAKE_CURRENT_LIST_DIR}/DependenciesWin64.cmake)
+  return()
+endif()
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(yaml-cpp REQUIRED)
