@@ -27,7 +27,15 @@ struct Context {
   std::optional<config::Config> LoadConfig(bool quiet_warnings = false) const;
 };
 
-void RegisterConfigCommands(CLI::App& app, Context& ctx);
+// The commands this platform has (commands_posix.cpp: all of them; commands_win32.cpp: the first Windows build's,
+// docs/WINDOWS.md), and the command line as UTF-8 (POSIX: argv as given; Windows: GetCommandLineW, so non-ASCII
+// file names survive). ParseCommandLine throws CLI::ParseError as CLI::App::parse does.
+void RegisterCommands(CLI::App& app, Context& ctx);
+void ParseCommandLine(CLI::App& app, int argc, char** argv);
+
+void RegisterConfigCommands(CLI::App& app, Context& ctx);  // config check, config show
+void RegisterConfigReloadCommand(CLI::App& config_group, Context& ctx);  // config reload (the group from above)
+void RegisterToolServerCommand(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
 void RegisterManagerCommands(CLI::App& app, Context& ctx);

@@ -1,11 +1,10 @@
-// `llmdesk config check [FILE]`, `llmdesk config show [--json]` and `llmdesk config reload`.
+// `llmdesk config check [FILE]` and `llmdesk config show [--json]` (`config reload`: cmd_config_reload.cpp).
 #include <iostream>
-
-#include "control/control.h"
 
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::cli {
 
@@ -26,27 +25,12 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
     auto loaded = config::LoadFile(*path, env);
     for (const auto& d : loaded.diagnostics) std::cerr << d.ToString() << "\n";
     if (!loaded.ok()) {
-      std::cerr << loaded.errors().size() << " error(s) in " << path->string() << "\n";
+      std::cerr << loaded.errors().size() << " error(s) in " << platform::PathToUtf8(*path) << "\n";
       ctx.exit_code = kExitBadConfig;
       return;
     }
-    std::cout << path->string() << ": ok (" << loaded.config.models.size() << " model(s), "
+    std::cout << platform::PathToUtf8(*path) << ": ok (" << loaded.config.models.size() << " model(s), "
               << loaded.warnings().size() << " warning(s))\n";
-  });
-
-  auto* reload = group->add_subcommand("reload", "Make the running llmdesk up/serve re-read its config file and apply "
-                                                  "it (as SIGHUP does); prints what changed");
-  reload->callback([&ctx] {
-    auto cfg = ctx.LoadConfig(/*quiet_warnings=*/true);
-    if (!cfg) return void(ctx.exit_code = kExitBadConfig);
-    control::ControlClient client(cfg->gateway);
-    auto report = client.ReloadConfig();
-    if (!report.ok()) {
-      std::cerr << "llmdesk: " << report.status().message() << "\n";
-      ctx.exit_code = report.status().code() == Status::Code::kInvalidArgument ? kExitBadConfig : kExitFailure;
-      return;
-    }
-    for (const auto& line : control::ReloadReportLines(*report)) std::cout << line << "\n";
   });
 
   auto* show = group->add_subcommand("show", "Print the effective configuration");

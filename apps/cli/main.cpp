@@ -30,16 +30,9 @@ int main(int argc, char** argv) {
   Context ctx;
   app.add_option("--config", ctx.config_path, "llm_backends.yaml to use (default: $LLMDESK_CONFIG, "
                                               "./llm_backends.yaml, $XDG_CONFIG_HOME/llmdesk/llm_backends.yaml)");
-  RegisterConfigCommands(app, ctx);
-  RegisterDoctorCommand(app, ctx);
-  RegisterMcpCommands(app, ctx);
-  RegisterManagerCommands(app, ctx);
-  RegisterHistoryCommands(app, ctx);
-  RegisterChatCommand(app, ctx);
-  RegisterModelCommands(app, ctx);
-  RegisterRpcWorkerCommand(app, ctx);
+  RegisterCommands(app, ctx);
   try {
-    app.parse(argc, argv);
+    ParseCommandLine(app, argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -4,14 +4,20 @@
 // StopSignals blocks both signals in the constructing thread — construct it first in a command, before
 // any thread exists, so every later thread inherits the mask — and reads them from a signalfd: poll fd()
 // with your own fds, or let a Watch call you on its own thread. The destructor restores the mask.
+// Windows (signals_win32.cpp): a console control handler turns Ctrl+C into SIGINT and Ctrl+Break, closing the
+// console, logoff and shutdown into SIGTERM, delivered to the Watches (on the thread Windows runs the handler
+// on); fd()/Take() and ReloadSignal do not exist there.
 #pragma once
 
 #include <signal.h>
 
 #include <functional>
+#include <memory>
 #include <thread>
 
+#ifndef _WIN32
 #include "common/unique_fd.h"
+#endif
 
 namespace llmdesk::cli {
 
@@ -22,8 +28,10 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
+#ifndef _WIN32
   int fd() const { return fd_.get(); }  // readable while a signal is pending
   int Take();                           // consumes one pending signal: its number, or 0 when none
+#endif
   static const char* Name(int sig);     // "SIGINT" / "SIGTERM"
 
   // Calls on_signal(sig) on a helper thread for every signal until the Watch is destroyed (which wakes
@@ -36,14 +44,22 @@ class StopSignals {
     Watch& operator=(const Watch&) = delete;
 
    private:
+#ifdef _WIN32
+    int id_ = 0;  // this Watch's entry in the console handler's list
+#else
     UniqueFd wake_;  // eventfd: the destructor's "stop watching"
     std::thread thread_;
+#endif
   };
 
  private:
+#ifndef _WIN32
   sigset_t previous_{};
   UniqueFd fd_;
+#endif
 };
+
+#ifndef _WIN32
 
 // SIGHUP for `up` and `serve`: "re-read the config" (what a systemd unit's ExecReload sends). Blocked in the
 // constructing thread like StopSignals (construct it before any thread exists) and read from its own signalfd, so
@@ -62,5 +78,7 @@ class ReloadSignal {
   sigset_t previous_{};
   UniqueFd fd_;
 };
+
+#endif  // !_WIN32
 
 }  // namespace llmdesk::cli

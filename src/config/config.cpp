@@ -1,9 +1,9 @@
 #include "config/config.h"
 
-#include <cstdlib>
-
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include "platform/user_dirs.h"
 
 namespace llmdesk::config {
 
@@ -40,21 +40,14 @@ const ModelConfig* Config::FindModel(const std::string& name) const {
   return nullptr;
 }
 
-GetEnv ProcessEnv() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  };
-}
+GetEnv ProcessEnv() { return platform::ProcessEnvValue; }
 
 Config Defaults(const GetEnv& env) {
   Config c;
   ModelConfig m;
   m.name = "default";
   m.port = 10500;
-  std::filesystem::path data;
-  if (auto v = env("XDG_DATA_HOME"); v && !v->empty()) data = *v;
-  else if (auto home = env("HOME"); home && !home->empty()) data = std::filesystem::path(*home) / ".local" / "share";
+  const std::filesystem::path data = platform::UserDataDir(env);
   std::error_code ec;  // the path comes from the environment: never the throwing overloads
   if (!data.empty() && std::filesystem::is_regular_file(data / "llmdesk" / "models" / "default.gguf", ec))
     m.model = (data / "llmdesk" / "models" / "default.gguf").string();
@@ -66,13 +59,11 @@ Config Defaults(const GetEnv& env) {
 
 std::optional<std::filesystem::path> FindConfigFile(const std::optional<std::string>& explicit_path,
                                                     const GetEnv& env) {
-  if (explicit_path) return std::filesystem::path(*explicit_path);
-  if (auto v = env("LLMDESK_CONFIG"); v && !v->empty()) return std::filesystem::path(*v);
+  if (explicit_path) return platform::PathFromUtf8(*explicit_path);
+  if (auto v = env("LLMDESK_CONFIG"); v && !v->empty()) return platform::PathFromUtf8(*v);
   std::error_code ec;  // paths come from the environment: never the throwing overloads
   if (std::filesystem::exists("llm_backends.yaml", ec)) return std::filesystem::path("llm_backends.yaml");
-  std::filesystem::path xdg;
-  if (auto v = env("XDG_CONFIG_HOME"); v && !v->empty()) xdg = *v;
-  else if (auto home = env("HOME"); home && !home->empty()) xdg = std::filesystem::path(*home) / ".config";
+  const std::filesystem::path xdg = platform::UserConfigDir(env);  // %APPDATA% on Windows
   if (!xdg.empty() && std::filesystem::exists(xdg / "llmdesk" / "llm_backends.yaml", ec))
     return xdg / "llmdesk" / "llm_backends.yaml";
   return std::nullopt;

@@ -16,6 +16,7 @@
 
 #include "common/unique_fd.h"
 #include "config/mcp_import_internal.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::config {
 namespace {
@@ -220,9 +221,8 @@ Result<std::vector<detail::JsonServer>> detail::ReadMcpJson(std::string_view tex
 }
 
 std::filesystem::path UserConfigPath(const GetEnv& env) {
-  if (auto v = env("XDG_CONFIG_HOME"); v && !v->empty()) return std::filesystem::path(*v) / "llmdesk" / "llm_backends.yaml";
-  if (auto v = env("HOME"); v && !v->empty()) return std::filesystem::path(*v) / ".config" / "llmdesk" / "llm_backends.yaml";
-  return {};
+  const std::filesystem::path dir = platform::UserConfigDir(env);  // %APPDATA% on Windows
+  return dir.empty() ? dir : dir / "llmdesk" / "llm_backends.yaml";
 }
 
 Result<ImportResult> ImportMcpJsonFile(const std::filesystem::path& json_file, const std::filesystem::path& config_file,

@@ -1,6 +1,9 @@
 #include "config/yaml_reader.h"
 
 #include <climits>
+#ifndef NAME_MAX  // mingw-w64 has PATH_MAX (MAX_PATH, 260) but no NAME_MAX: an NTFS name is at most 255 units
+#define NAME_MAX 255
+#endif
 
 #include <algorithm>
 #include <charconv>

@@ -1,21 +1,17 @@
 // Capped, expiring session table (eviction rules in sessions.h). Ids are 128 random bits (hex) from the
-// kernel's CSPRNG.
+// operating system's CSPRNG (platform/random.h).
 #include "mcp/sessions.h"
 
-#include <sys/random.h>
-
 #include <fmt/format.h>
+
+#include "platform/random.h"
 
 namespace llmdesk::mcp {
 namespace {
 
 std::string RandomId() {
   unsigned char bytes[16];
-  size_t got = 0;
-  while (got < sizeof(bytes)) {
-    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-  }
+  platform::FillRandom(bytes, sizeof(bytes));
   std::string out;
   out.reserve(32);
   for (unsigned char b : bytes) out += fmt::format("{:02x}", b);

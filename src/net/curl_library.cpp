@@ -1,27 +1,23 @@
-// net/curl_library.cpp — dlopen/dlsym of libcurl.so.4; see curl_library.h for why.
+// net/curl_library.cpp — libcurl loaded at run time (shared_library.h: dlopen on POSIX, LoadLibrary on
+// Windows); see curl_library.h for why.
 #include "net/curl_library.h"
-
-#include <dlfcn.h>
 
 #include <mutex>
 #include <string>
 
+#include "net/shared_library.h"
+
 namespace llmdesk::net {
 namespace {
-
-constexpr const char* kSoname = "libcurl.so.4";
-constexpr const char* kMissingHint = "libcurl (Debian package libcurl4) is missing: install it with "
-                                     "`apt-get install libcurl4` to use the tools that make HTTP requests";
 
 // Resolves `name` into `slot` (typed as the function's pointer type from <curl/curl.h>).
 template <typename Fn>
 Status Resolve(void* handle, const char* name, Fn& slot) {
-  dlerror();  // clear any earlier error so the check below is about this lookup
-  void* symbol = dlsym(handle, name);
+  std::string why;
+  void* symbol = FindSymbol(handle, name, why);
   if (symbol == nullptr) {
-    const char* why = dlerror();
-    return Status::FailedPrecondition(std::string(kMissingHint) + " (" + kSoname + " has no " + name +
-                                      (why ? std::string(": ") + why : std::string()) + ")");
+    return Status::FailedPrecondition(std::string(CurlLibraryMissingHint()) + " (" + CurlLibraryName() + " has no " +
+                                      name + (why.empty() ? std::string() : ": " + why) + ")");
   }
   slot = reinterpret_cast<Fn>(symbol);
   return Status::Ok();
@@ -29,15 +25,12 @@ Status Resolve(void* handle, const char* name, Fn& slot) {
 
 }  // namespace
 
-CurlLibrary::~CurlLibrary() { dlclose(handle_); }
+CurlLibrary::~CurlLibrary() { CloseSharedLibrary(handle_); }
 
 Result<std::unique_ptr<CurlLibrary>> CurlLibrary::Load(const char* soname) {
-  // RTLD_LOCAL: libcurl's symbols (and its dependencies') stay out of the global namespace.
-  void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    return Status::FailedPrecondition(std::string(kMissingHint) + " (" + (why ? why : soname) + ")");
-  }
+  std::string why;
+  void* handle = OpenSharedLibrary(soname, why);
+  if (handle == nullptr) return Status::FailedPrecondition(std::string(CurlLibraryMissingHint()) + " (" + why + ")");
   std::unique_ptr<CurlLibrary> lib(new CurlLibrary(handle));
   for (Status s : {Resolve(handle, "curl_global_init", lib->global_init),
                    Resolve(handle, "curl_easy_init", lib->easy_init),
@@ -72,7 +65,7 @@ Result<const CurlLibrary*> CurlLibrary::Get() {
   static const CurlLibrary* library = nullptr;
   static Status* failure = nullptr;
   std::call_once(once, [] {
-    auto loaded = Load(kSoname);
+    auto loaded = Load(CurlLibraryName());
     if (!loaded.ok()) {
       failure = new Status(loaded.status());
       return;

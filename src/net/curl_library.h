@@ -30,7 +30,7 @@ class CurlLibrary {
 
   CurlLibrary(const CurlLibrary&) = delete;
   CurlLibrary& operator=(const CurlLibrary&) = delete;
-  ~CurlLibrary();  // dlclose
+  ~CurlLibrary();  // closes the library (shared_library.h)
 
   decltype(&::curl_global_init) global_init = nullptr;
   decltype(&::curl_easy_init) easy_init = nullptr;
@@ -55,7 +55,7 @@ class CurlLibrary {
 
  private:
   explicit CurlLibrary(void* handle) : handle_(handle) {}
-  void* handle_;  // from dlopen; owned
+  void* handle_;  // from OpenSharedLibrary; owned
 };
 
 }  // namespace llmdesk::net

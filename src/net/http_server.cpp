@@ -23,6 +23,7 @@
 
 #include "common/cancel.h"
 #include "net/http_policy.h"
+#include "net/listen_options.h"
 #include "net/ports.h"
 #include "net/router.h"
 #include "net/worker_pool.h"
@@ -559,6 +560,23 @@ HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(std
 
 HttpServer::~HttpServer() { Stop(); }
 
+namespace {
+
+// The platform's listener option (listen_options.h) as an Asio SettableSocketOption, switched on.
+class PlatformListenerOption {
+ public:
+  template <typename Protocol> int level(const Protocol&) const { return option_.level; }
+  template <typename Protocol> int name(const Protocol&) const { return option_.name; }
+  template <typename Protocol> const void* data(const Protocol&) const { return &on_; }
+  template <typename Protocol> std::size_t size(const Protocol&) const { return sizeof(on_); }
+
+ private:
+  SocketOption option_ = ListenerAddressOption();
+  int on_ = 1;
+};
+
+}  // namespace
+
 void HttpServer::Route(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   impl_->router.Add(std::move(method), pattern, std::move(handler), options);
 }
@@ -573,7 +591,8 @@ Status HttpServer::Bind() {
   tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
   auto& acceptor = *impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);  // TIME_WAIT; never SO_REUSEPORT
+  // SO_REUSEADDR on POSIX (TIME_WAIT; never SO_REUSEPORT), SO_EXCLUSIVEADDRUSE on Windows: listen_options.h
+  if (!ec) acceptor.set_option(PlatformListenerOption(), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

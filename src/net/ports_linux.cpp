@@ -1,3 +1,4 @@
+// net/ports.h on Linux: sock_diag netlink, /proc/net/tcp{,6}, /proc/*/fd and /proc/PID/cmdline.
 #include "net/ports.h"
 
 #include <arpa/inet.h>

@@ -9,6 +9,7 @@
 // overflow such as 9^9^9^9; `%` (fmod) is added the same way.
 #include <cmath>
 #include <memory>
+#include <numbers>
 #include <string>
 
 #include <muParser.h>
@@ -108,8 +109,8 @@ std::unique_ptr<mu::Parser> MakeParser() {
   parser->DefineOprt("/", Divide, mu::prMUL_DIV);
   parser->DefineOprt("%", Modulo, mu::prMUL_DIV);
   parser->DefineOprt("^", Power, mu::prPOW, mu::oaRIGHT);
-  parser->DefineConst("pi", M_PI);
-  parser->DefineConst("e", M_E);
+  parser->DefineConst("pi", std::numbers::pi);
+  parser->DefineConst("e", std::numbers::e);
   return parser;
 }
 
