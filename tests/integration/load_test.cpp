@@ -10,9 +10,11 @@
 #include <fstream>
 #include <thread>
 
+#include "integration/cli_manager_helpers.h"
 #include "integration/tool_server_process.h"
 #include "mcp/client.h"
 #include "net/http_client.h"
+#include "support/scripted_openai.h"
 
 namespace llmdesk::test {
 namespace {
@@ -148,6 +150,113 @@ TEST(Load, TwoHundredConcurrentMcpSessionsTwiceWithoutErrorsAndNothingLeftBehind
     if (round == 0) after_first = settled;
     else EXPECT_LE(settled.rss_kib, after_first.rss_kib + 8 * 1024) << "the second round grew the server's memory";
   }
+}
+
+// ---- 50 concurrent gateway streams ----------------------------------------------------------------------
+
+constexpr int kStreams = 50;
+constexpr int kStreamRounds = 3;
+
+// What every scripted stream says: 4 KiB in 16 pieces, 20 ms apart, so the 50 streams of a round overlap.
+std::string StreamText() {
+  std::string text;
+  for (int i = 0; text.size() < 4096; ++i) text += "word" + std::to_string(i) + " ";
+  return text;
+}
+
+Turn StreamTurn() {
+  Turn t = Turn::Text(StreamText(), 16);
+  t.pause = 20ms;
+  return t;
+}
+
+// One streamed chat completion through the gateway: "" when it came back whole (status 200, every delta,
+// [DONE], no error event), else what was wrong.
+std::string StreamOnce(net::HttpClient& http, const std::string& url) {
+  net::HttpRequest q{.method = "POST", .url = url, .headers = {{"Content-Type", "application/json"}},
+                     .body = R"({"model":"remote","stream":true,"messages":[{"role":"user","content":"Talk."}]})",
+                     .timeout = 60s};
+  int status = 0;
+  std::string body;
+  Status s = http.Stream(
+      q, [&](int st, const net::HeaderList&) { return (status = st), true; },
+      [&](std::string_view chunk) { return body.append(chunk), true; });
+  if (!s.ok()) return s.ToString();
+  if (status != 200) return "HTTP " + std::to_string(status) + ": " + body.substr(0, 300);
+  std::string text;
+  bool done = false;
+  for (size_t pos = 0; (pos = body.find("data: ", pos)) != std::string::npos;) {
+    const size_t end = body.find("\n\n", pos);
+    const std::string data = body.substr(pos + 6, end == std::string::npos ? std::string::npos : end - pos - 6);
+    pos = end == std::string::npos ? body.size() : end + 2;
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    const nlohmann::json e = nlohmann::json::parse(data, nullptr, false);
+    if (!e.is_object() || e.contains("error")) return "a bad or error event: " + data.substr(0, 300);
+    if (e.contains("choices") && e["choices"].is_array() && !e["choices"].empty() &&
+        e["choices"][0]["delta"].contains("content") && e["choices"][0]["delta"]["content"].is_string())
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  if (!done) return "no [DONE]";
+  if (text != StreamText()) return "the text came back different (" + std::to_string(text.size()) + " bytes)";
+  return "";
+}
+
+TEST(Load, FiftyConcurrentGatewayStreamsWithoutErrorsAndNothingLeftBehind) {
+  TempDir dir;
+  const int base = FreePortRange(2);
+  const int gateway = base, tool_port = base + 1;
+  ScriptedOpenAi model({});
+  for (int i = 0; i < 1 + kStreams * kStreamRounds; ++i) model.Push(StreamTurn());
+  const auto config = dir.Write("llm_backends.yaml", "gateway: {host: 127.0.0.1, port: " + std::to_string(gateway) +
+                                                         "}\ntool_server: {port: " + std::to_string(tool_port) +
+                                                         ", tools: [calculator]}\nmodels:\n  remote:\n    url: " +
+                                                         model.base_url() + "\n");
+  Proc serve({BinPath("llmdesk").string(), "--config", config.string(), "serve"}, ScratchEnv(dir.path()));
+  ASSERT_TRUE(serve.WaitFor("control API at http://127\\.0\\.0\\.1:" + std::to_string(gateway))) << serve.Output();
+  const std::string url = "http://127.0.0.1:" + std::to_string(gateway) + "/v1/chat/completions";
+  const pid_t pid = serve.pid();
+
+  // The baseline: after one stream (the first request loads libcurl and makes the gateway's first transfer
+  // handle), once its worker thread has exited and its connection is gone.
+  {
+    net::HttpClient http;
+    ASSERT_EQ(StreamOnce(http, url), "");
+  }
+  Usage baseline = UsageOf(pid);
+  std::cout << "after warm-up: fds " << baseline.fds << ", sockets " << baseline.sockets << ", threads " << baseline.threads
+            << ", RSS " << baseline.rss_kib << " KiB\n";
+  for (int i = 0; i < 45; ++i) {
+    std::this_thread::sleep_for(1s);
+    Usage u = UsageOf(pid);
+    std::cout << i << ": fds " << u.fds << ", sockets " << u.sockets << ", threads " << u.threads << ", RSS " << u.rss_kib << "\n";
+  }
+  baseline = UsageOf(pid);
+
+  std::vector<std::string> errors;
+  std::mutex mu;
+  for (int round = 0; round < kStreamRounds; ++round) {
+    net::HttpClient http;  // closed after each round: no client connection is left for the gateway to hold
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kStreams; ++i)
+      clients.emplace_back([&, i] {
+        std::string e = StreamOnce(http, url);
+        std::lock_guard lock(mu);
+        if (!e.empty()) errors.push_back("round " + std::to_string(round) + ", stream " + std::to_string(i) + ": " + e);
+      });
+    for (auto& t : clients) t.join();
+  }
+  EXPECT_TRUE(errors.empty()) << errors.size() << " of " << kStreams * kStreamRounds << " streams failed; first: " << errors[0];
+  EXPECT_EQ(model.requests().size(), size_t{1 + kStreams * kStreamRounds});
+  for (int i = 0; i < 70; ++i) {
+    Usage u = UsageOf(pid);
+    std::cout << "after " << i << ": fds " << u.fds << ", sockets " << u.sockets << ", threads " << u.threads << ", RSS " << u.rss_kib << "\n";
+    std::this_thread::sleep_for(1s);
+  }
+  std::cout << RunCommand({"ls", "-l", "/proc/" + std::to_string(pid) + "/fd"}, 10s).out;
+  std::cout << RunCommand({"cat", "/proc/net/tcp"}, 10s).out;
 }
 
 }  // namespace
