@@ -1,6 +1,10 @@
 // A /v1 request body parsed and checked (contract in request.h).
 #include "gateway/request.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
 #include "common/json_read.h"
 #include "gateway/impl.h"
 
@@ -151,8 +155,11 @@ chat::RunOptions OptionsFrom(const Json& body, const std::string& model, int max
   o.model = model;
   o.use_tools = true;
   o.max_tool_steps = max_tool_steps;
+  // ParseRequest let any non-negative integer through; one beyond int (3000000000) must not wrap to a
+  // negative budget (found by fuzz_gateway_request): it means "as many as the model gives", i.e. the cap.
   for (const char* key : {"max_completion_tokens", "max_tokens"})
-    if (body.contains(key) && body[key].is_number_integer()) o.max_tokens = body[key].get<int>();
+    if (body.contains(key) && body[key].is_number_integer())
+      o.max_tokens = static_cast<int>(std::clamp<int64_t>(body[key].get<int64_t>(), 0, std::numeric_limits<int>::max()));
   if (body.contains("temperature") && body["temperature"].is_number()) o.temperature = body["temperature"].get<double>();
   return o;
 }
