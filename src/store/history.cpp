@@ -105,11 +105,15 @@ Status FromSqlite(const std::filesystem::path& file, const std::string& what, in
   return Status::IoError("cannot " + what + " in " + file.string() + ": " + message);
 }
 
-// A directory we own, 0700, not a symlink (created when missing).
+// A directory we own, 0700, not a symlink (created when missing, with each missing parent 0700 too: the XDG
+// spec asks that of $XDG_DATA_HOME, and create_directories would leave $XDG_DATA_HOME/llmdesk 0755 meanwhile).
 Status PrepareDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  std::filesystem::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::IoError("cannot create " + at.string() + ": " + std::strerror(errno));
+  }
   struct stat st{};
   if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return Status::PermissionDenied(dir.string() + " is not a directory (a symlink?); remove it or choose another place");
