@@ -51,6 +51,8 @@ struct Surface {
   std::string post_path;  // a POST route whose body is bounded
 };
 
+void PrintTo(const Surface& s, std::ostream* os) { *os << s.name; }
+
 const std::string kInitialize =
     R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},)"
     R"("clientInfo":{"name":"security-matrix","version":"1"}}})";
@@ -113,8 +115,9 @@ TEST_P(HttpSurface, ForeignOriginIs403AndLoopbackOriginsAreServed) {
 TEST_P(HttpSurface, ForeignHostIs403AgainstDnsRebinding) {
   StartServe(false);
   const std::string port = std::to_string(port_);
-  for (const std::string host : {"evil.example:" + port, "evil.example", "127.0.0.1.nip.io:" + port,
-                                 "localhost.evil.example:" + port, "192.168.1.5:" + port, "[::ffff:7f00:1]:" + port}) {
+  const std::vector<std::string> foreign = {"evil.example:" + port, "evil.example", "127.0.0.1.nip.io:" + port,
+                                            "localhost.evil.example:" + port, "192.168.1.5:" + port, "[::ffff:7f00:1]:" + port};
+  for (const auto& host : foreign) {
     Reply r = Send({}, host);
     EXPECT_EQ(r.status, 403) << "Host '" << host << "': " << r.text.substr(0, 400);
   }
@@ -401,14 +404,18 @@ TEST_F(SecurityMatrix, PlantedSymlinksAtStateLogAndDatabaseFilesAreNeverFollowed
   EXPECT_EQ(FileText(victim_wal), "precious wal\n");
   EXPECT_FALSE(fs::is_symlink(files.state)) << "the state file is replaced by a regular file (rename)";
 
-  // The database itself regular again, only its WAL planted: SQLite's own open must not follow it either.
+  // The database itself regular again, only its WAL and shared-memory files planted: SQLite's own opens must not
+  // follow them either (it replaces the WAL, and refuses the -shm: the history is then off, with a message).
   std::error_code ec;
   fs::remove(files.db, ec);
+  const auto victim_shm = outside.Write("victim-shm", "precious shm\n");
+  PlantSymlink(files.db.string() + "-shm", victim_shm);
   {
     auto again = ServeReady(dir_, yaml);
     EXPECT_EQ(again->Stop(), 0) << again->Output();
   }
   EXPECT_EQ(FileText(victim_wal), "precious wal\n");
+  EXPECT_EQ(FileText(victim_shm), "precious shm\n");
 }
 
 // (g) The lock file decides which stack owns the config: one planted as a symlink is refused, naming it.
