@@ -276,7 +276,8 @@ TEST_F(SecurityMatrix, NothingListensBeyondLoopbackByDefault) {
 // (f) `command:` and `args:` reach the program as argv entries, byte for byte: no shell ever sees them.
 TEST_F(SecurityMatrix, ConfigCommandAndArgsNeverReachAShell) {
   const std::string d = dir_.path().string();
-  const std::vector<std::string> hostile = {"; touch " + d + "/pwned", "$(touch " + d + "/pwned2)", "`touch " + d + "/pwned3`",
+  // Substitutions first: a shell expands them before it even runs the (long-running) program in front of them.
+  const std::vector<std::string> hostile = {"$(touch " + d + "/pwned2)", "`touch " + d + "/pwned3`", "; touch " + d + "/pwned",
                                             "| touch " + d + "/pwned4", "&& touch " + d + "/pwned5", "'a b' \"c\" \\ * ?",
                                             "\n touch " + d + "/pwned6"};
   auto yaml_list = [](const std::vector<std::string>& items) {
