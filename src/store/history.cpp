@@ -137,6 +137,20 @@ Status PrepareFile(const std::filesystem::path& file) {
   return Status::Ok();
 }
 
+// SQLite opens FILE-wal, FILE-shm (and FILE-journal) beside the database. One planted as a symlink is refused here
+// with a message that says so (SQLite itself replaces a WAL symlink but fails on -shm with only "unable to open
+// database file").
+Status RefuseCompanionSymlinks(const std::filesystem::path& file) {
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string companion = file.string() + suffix;
+    struct stat st{};
+    if (lstat(companion.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return Status::PermissionDenied(companion + " is a symbolic link; llmdesk never opens its database files through one: "
+                                      "remove it");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* ToString(MessageRecord::Status s) {
@@ -246,6 +260,7 @@ const std::filesystem::path& History::path() const { return impl_->file; }
 Result<std::unique_ptr<History>> History::Open(const std::filesystem::path& file) {
   if (Status s = PrepareDirectory(file.parent_path().empty() ? "." : file.parent_path()); !s.ok()) return s;
   if (Status s = PrepareFile(file); !s.ok()) return s;
+  if (Status s = RefuseCompanionSymlinks(file); !s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->file = file;
   Status opened = impl->Run("open the history", [&]() -> Status {

@@ -3,11 +3,11 @@
 // once per surface (TEST_P): the MCP tool server (/mcp on tool_server.port), the OpenAI gateway (/v1) and the
 // control API (/api), both on gateway.port.
 //
-//   a  HttpSurface.ForeignOriginIs403AndLoopbackOriginsAreServed/*
-//   b  HttpSurface.ForeignHostIs403AgainstDnsRebinding/*
-//   c  HttpSurface.WithATokenAMissingOrWrongOneIs401AndTheRightOneIsServed/*
-//   d  HttpSurface.OversizedBodyIs413AndTheServerKeepsServing/*
-//      HttpSurface.OversizedHeaderBlockIs431AndTheServerKeepsServing/*
+//   a  SecurityMatrix/HttpSurface.ForeignOriginIs403AndLoopbackOriginsAreServed/{ToolServer,Gateway,ControlApi}
+//   b  SecurityMatrix/HttpSurface.ForeignHostIs403AgainstDnsRebinding/...
+//   c  SecurityMatrix/HttpSurface.WithATokenAMissingOrWrongOneIs401AndTheRightOneIsServed/...
+//   d  SecurityMatrix/HttpSurface.OversizedBodyIs413AndTheServerKeepsServing/...
+//      SecurityMatrix/HttpSurface.OversizedHeaderBlockIs431AndTheServerKeepsServing/...
 //   e  SecurityMatrix.NonLoopbackHostWithoutATokenIsRefusedByConfigCheck
 //      SecurityMatrix.NothingListensBeyondLoopbackByDefault
 //   f  SecurityMatrix.ConfigCommandAndArgsNeverReachAShell
@@ -405,14 +405,14 @@ TEST_F(SecurityMatrix, PlantedSymlinksAtStateLogAndDatabaseFilesAreNeverFollowed
   EXPECT_EQ(FileText(victim_wal), "precious wal\n");
   EXPECT_FALSE(fs::is_symlink(files.state)) << "the state file is replaced by a regular file (rename)";
 
-  // The database itself regular again, only its WAL and shared-memory files planted: SQLite's own opens must not
-  // follow them either (it replaces the WAL, and refuses the -shm: the history is then off, with a message).
+  // The database itself regular again, only its WAL and shared-memory files planted: refused, saying which.
   std::error_code ec;
   fs::remove(files.db, ec);
   const auto victim_shm = outside.Write("victim-shm", "precious shm\n");
   PlantSymlink(files.db.string() + "-shm", victim_shm);
   {
     auto again = ServeReady(dir_, yaml);
+    EXPECT_TRUE(again->proc().WaitFor("chat history is off: .*history\\.db-(wal|shm) is a symbolic link")) << again->Output();
     EXPECT_EQ(again->Stop(), 0) << again->Output();
   }
   EXPECT_EQ(FileText(victim_wal), "precious wal\n");
