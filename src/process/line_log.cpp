@@ -24,15 +24,16 @@ LineLog::LineLog(size_t max_lines, std::filesystem::path file, size_t max_file_b
   if (file_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
-  fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  const int fd = open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int open_error = errno;
+  fd_.reset(fd);
   if (fd_.valid()) {
     auto size = std::filesystem::file_size(file_, ec);
     file_bytes_ = ec ? 0 : static_cast<size_t>(size);
   } else {
-    ring_.push_back(NotWrittenLine(file_, errno));
+    ring_.push_back(NotWrittenLine(file_, open_error));
   }
 }
-
 
 void LineLog::Add(std::string line) {
   std::lock_guard lock(mu_);
@@ -53,10 +54,12 @@ void LineLog::WriteToFile(const std::string& line) {
   if (file_bytes_ + line.size() + 1 > max_file_bytes_ && file_bytes_ > 0) {
     std::error_code ec;
     std::filesystem::rename(file_, file_.string() + ".1", ec);
-    fd_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    const int fd = open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    const int open_error = errno;
+    fd_.reset(fd);
     file_bytes_ = 0;
     if (!fd_.valid()) {
-      ring_.push_back(NotWrittenLine(file_, errno));
+      ring_.push_back(NotWrittenLine(file_, open_error));
       return;
     }
   }
