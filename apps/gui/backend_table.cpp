@@ -5,6 +5,8 @@
 #include <QColor>
 #include <QFont>
 
+#include "control/control.h"
+
 namespace llmdesk::gui {
 
 namespace {
@@ -54,6 +56,11 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
       r.kind = Str(b, "kind");
       r.state = Str(b, "state");
       r.reason = Str(b, "reason");
+      if (auto status = control::BackendStatusFromJson(b); status.ok()) {
+        const auto& place = status->placement;
+        r.placement = QString::fromStdString(control::FormatPlacement(place) +
+                                             (place.note.empty() ? "" : " — " + place.note));
+      }
       r.configured_port = static_cast<int>(Int(b, "configured_port"));
       r.port = static_cast<int>(Int(b, "port"));
       r.pid = Int(b, "pid");

@@ -134,6 +134,8 @@ nlohmann::json ToJson(const Config& c) {
     e["autostart"] = m.autostart;
     e["startup_timeout"] = m.startup_timeout_s;
     e["stop_grace"] = m.stop_grace_s;
+    if (!m.device.empty()) e["device"] = m.device;
+    e["gpu_layers"] = m.gpu_layers;
     j["models"][m.name] = e;
   }
   if (!c.hub.url.empty()) j["models"]["hub_url"] = c.hub.url;  // as written in the file: models.hub_url

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
@@ -17,5 +18,10 @@ std::optional<std::string> ParseUrl(YamlReader& r, const YAML::Node& node, const
 void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& key_node, const YAML::Node& node,
                     McpServerConfig& out);
 void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out);
+
+// A model entry's placement keys, `device:` and `gpu_layers:` (config_placement.cpp). Whether the device
+// exists is not known here (it takes the engine): `config check` asks engine::CheckModelDevices.
+inline const std::vector<std::string> kPlacementKeys = {"device", "gpu_layers"};
+void ParseModelPlacement(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& out);
 
 }  // namespace llmdesk::config::detail

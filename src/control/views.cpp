@@ -1,6 +1,8 @@
 // JSON shapes and text views of backends and events, shared by the server, the client and the CLI.
 #include <time.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "control/control.h"
@@ -47,7 +49,34 @@ std::string PortText(const manager::BackendStatus& s) {
   return s.configured_port ? "(" + std::to_string(s.configured_port) + ")" : std::string("-");
 }
 
+// Placement (issue 15): {device, layers_offloaded, layers_total, device_mib, note}; absent until the engine said.
+nlohmann::json PlacementJson(const manager::Placement& p) {
+  return {{"device", p.device}, {"layers_offloaded", p.layers_offloaded}, {"layers_total", p.layers_total},
+          {"device_mib", p.device_mib}, {"note", p.note}};
+}
+
+manager::Placement PlacementFromJson(const nlohmann::json& j) {
+  manager::Placement p;
+  if (!j.is_object()) return p;
+  auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  auto integer = [&](const char* k) { return j.contains(k) && j[k].is_number_integer() ? j[k].get<int>() : -1; };
+  p.device = text("device");
+  p.note = text("note");
+  p.layers_offloaded = integer("layers_offloaded");
+  p.layers_total = integer("layers_total");
+  p.device_mib = j.contains("device_mib") && j["device_mib"].is_number() ? j["device_mib"].get<double>() : 0;
+  return p;
+}
+
 }  // namespace
+
+std::string FormatPlacement(const manager::Placement& p) {
+  if (p.device.empty() && p.note.empty()) return "";
+  std::string out = "on " + (p.device.empty() ? std::string("?") : p.device);
+  if (p.layers_total > 0) out += fmt::format(": {}/{} layers", std::max(p.layers_offloaded, 0), p.layers_total);
+  if (p.device_mib > 0) out += fmt::format(", {:.0f} MiB on the device", p.device_mib);
+  return out;
+}
 
 std::optional<manager::State> StateFromString(const std::string& text) {
   using S = manager::State;
@@ -82,6 +111,7 @@ nlohmann::json ToJson(const manager::BackendStatus& s) {
   };
   j["since"] = s.since ? nlohmann::json(Rfc3339(*s.since)) : nlohmann::json(nullptr);
   if (!s.label.empty()) j["label"] = s.label;
+  if (!s.placement.device.empty() || !s.placement.note.empty()) j["placement"] = PlacementJson(s.placement);
   return j;
 }
 
@@ -104,6 +134,7 @@ Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j) {
     s.progress = j.value("progress", -1.0);
     s.log_file = j.value("log_file", "");
     if (j.contains("label") && j["label"].is_string()) s.label = j["label"].get<std::string>();
+    if (j.contains("placement")) s.placement = PlacementFromJson(j["placement"]);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("backend status has a field of the wrong type: ") + e.what());
   }
@@ -175,6 +206,8 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
                        PortText(s), s.pid ? std::to_string(s.pid) : "-",
                        s.restarts, detail);
     if (!s.label.empty()) out += fmt::format("{:<16} ({})\n", "", s.label);  // the demo model says what it is
+    if (auto where = FormatPlacement(s.placement); !where.empty()) out += fmt::format("{:<16} {}\n", "", where);
+    if (!s.placement.note.empty()) out += fmt::format("{:<16} note: {}\n", "", s.placement.note);
   }
   return out;
 }

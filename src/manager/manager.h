@@ -103,6 +103,16 @@ struct Event {
   std::string stage;   // "loading model", "warming up", ...
 };
 
+// Where a local model runs, as its engine reported it while loading (issue 15; manager/placement.cpp reads
+// llama-server's log). Empty until the engine says; reset at each spawn.
+struct Placement {
+  std::string device;         // the GPU device holding layers ("Vulkan0", "CUDA0"), or "CPU"; empty = not known
+  int layers_offloaded = -1;  // "offloaded 5/5 layers to GPU"; -1 = not reported
+  int layers_total = -1;
+  double device_mib = 0;      // model + KV cache + compute buffers on GPU devices, MiB
+  std::string note;           // one line when it runs (partly) on the CPU although a GPU was asked for or used
+};
+
 struct BackendStatus {
   std::string name;
   config::ModelConfig::Kind kind = config::ModelConfig::Kind::kLocal;
@@ -120,6 +130,7 @@ struct BackendStatus {
   std::string label;        // from the config entry (the demo model's "demo: scripted, not a language model")
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
+  Placement placement;      // local models: device, layers offloaded, device memory (see Placement)
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
 };
 

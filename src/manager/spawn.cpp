@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "manager/placement.h"
+
 namespace llmdesk::manager {
 namespace {
 
@@ -28,6 +30,7 @@ process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::f
     return spec;
   }
   spec.argv = {llama_server.string(), "-m", model.model, "--host", "127.0.0.1", "--port", std::to_string(port)};
+  for (auto& arg : PlacementArgs(model)) spec.argv.push_back(std::move(arg));  // device:, gpu_layers:
   bool has_jinja_flag = false;
   for (const auto& arg : model.args) {
     spec.argv.push_back(ExpandMacros(arg, port, model.model));
