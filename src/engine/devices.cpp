@@ -218,7 +218,7 @@ std::vector<config::Diagnostic> CheckModelDevices(const config::Config& config,
     if (choice.kind == DeviceChoice::Kind::kMissing)
       out.push_back({Severity::kError, m.device_where, key, choice.message});
     else if (choice.kind == DeviceChoice::Kind::kCpuFallback)
-      out.push_back({Severity::kWarning, m.device_where, key, choice.message + " (for now: " + m.device + " is not here)"});
+      out.push_back({Severity::kWarning, m.device_where, key, choice.message + " (when started on this machine)"});
   }
   return out;
 }

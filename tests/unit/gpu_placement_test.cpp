@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "control/control.h"
 #include "engine/devices.h"
 #include "manager/placement.h"
 #include "manager/spawn.h"
@@ -141,6 +142,34 @@ TEST(GpuConfig, DeviceAndGpuLayersAreCheckedWithTheirPlace) {
   auto cpu_layers = config::LoadString("models:\n  a:\n    model: /a.gguf\n    device: cpu\n    gpu_layers: all\n",
                                        "f.yaml", NoEnv());
   EXPECT_FALSE(cpu_layers.ok());
+}
+
+TEST(GpuStatus, PlacementTravelsThroughTheControlApiAndShowsInTheStatusTable) {
+  manager::BackendStatus s;
+  s.name = "qwen";
+  s.state = manager::State::kReady;
+  s.port = 10500;
+  s.placement = {.device = "Vulkan0", .layers_offloaded = 20, .layers_total = 29, .device_mib = 3012.4,
+                 .note = "20 of 29 layers on Vulkan0; the rest did not fit and run on the CPU"};
+  auto back = control::BackendStatusFromJson(control::ToJson(s));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->placement.device, "Vulkan0");
+  EXPECT_EQ(back->placement.layers_offloaded, 20);
+  EXPECT_EQ(back->placement.layers_total, 29);
+  EXPECT_EQ(back->placement.note, s.placement.note);
+  const std::string table = control::FormatStatusTable({*back});
+  EXPECT_NE(table.find("on Vulkan0: 20/29 layers, 3012 MiB on the device"), std::string::npos) << table;
+  EXPECT_NE(table.find("note: 20 of 29 layers on Vulkan0; the rest did not fit"), std::string::npos) << table;
+
+  manager::BackendStatus unknown;  // before the engine said anything: no placement key, no line
+  unknown.name = "x";
+  EXPECT_FALSE(control::ToJson(unknown).contains("placement"));
+  auto bad = control::ToJson(s);
+  bad["placement"] = {{"device", 7}, {"layers_total", "many"}};  // wrong types from a peer: ignored, no throw
+  auto parsed = control::BackendStatusFromJson(bad);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->placement.device, "");
+  EXPECT_EQ(parsed->placement.layers_total, -1);
 }
 
 }  // namespace
