@@ -169,6 +169,16 @@ void ThroughputBench(const Args& a) {
 
 int main(int argc, char** argv) {
   llmdesk::bench::Args a;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf("usage: llmdesk-gateway-bench [--requests N (200)] [--tokens N (64)] [--clients N (4)] [--seconds S (5)]\n"
+                  "                             [--model GGUF (default: a generated one)]\n"
+                  "(a) streamed completions direct to llama-server vs through the gateway: added latency to the first\n"
+                  "    content byte p50/p99 (goal p50 <= 1 ms) and the tokens/s ratio (goal >= 0.97);\n"
+                  "(b) non-streamed requests/s against a trivial upstream, direct vs through the gateway.\n");
+      return 0;
+    }
+  if (argc % 2 == 0) llmdesk::bench::Die(std::string("option ") + argv[argc - 1] + " needs a value (see --help)");
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--requests") a.requests = std::atoi(v.c_str());

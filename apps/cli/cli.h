@@ -41,6 +41,7 @@ void RegisterDevicesCommand(CLI::App& app, Context& ctx);
 // The engine's devices (cmd_devices.cpp), for `devices` and `doctor`: the table and the notes.
 Result<engine::DeviceReport> ProbeConfiguredEngine(const config::Config& cfg);
 void PrintDevices(const engine::DeviceReport& report, std::ostream& out, const std::string& indent);
+void RegisterRpcWorkerCommand(CLI::App& app, Context& ctx);  // cmd_rpc_worker.cpp (issue 14)
 
 class StopSignals;
 // Before a start (up, serve, chat): `hf:` models of `names` found or pulled, and the offline first run's demo

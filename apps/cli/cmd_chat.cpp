@@ -44,8 +44,8 @@ class Renderer {
       std::cout << "\n" << std::flush;
       return;
     }
-    if (event == "failed") return Progress("error: " + data.value("message", ""));
-    std::string line = Line(kind, data);
+    // The same lines as the desktop app's progress line (control::ChatEventLine).
+    std::string line = control::ChatEventLine(event, data);
     if (!line.empty()) Progress(line);
   }
   void PrintTranscript() const {
@@ -53,27 +53,6 @@ class Renderer {
   }
 
  private:
-  static std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-  static std::string Line(const std::string& kind, const Json& d) {
-    if (kind == "backend") {
-      const std::string state = d.value("state", ""), name = d.value("backend", "");
-      if (d.contains("warning")) return name + ": warning: " + d.value("warning", "");
-      if (d.contains("stage")) return name + ": " + d.value("stage", "");
-      if (state == "starting") return "starting " + name + (d.value("port", 0) ? " on port " + std::to_string(d.value("port", 0)) : "");
-      if (state == "ready") return name + " is ready on port " + std::to_string(d.value("port", 0));
-      if (state == "failed") return name + " failed: " + d.value("reason", "");
-      return "";
-    }
-    if (kind == "tool_call") return "calling " + d.value("tool", "") + " " + Dump(d.value("arguments", Json()));
-    if (kind == "tool_result")
-      return d.value("tool", "") + (d.value("is_error", false) ? " failed: " : " → ") + d.value("text", "").substr(0, 200) +
-             " (" + std::to_string(d.value("duration_ms", 0)) + " ms)";
-    if (kind == "approval_needed") return d.value("tool", "") + " needs approval: " + Dump(d.value("arguments", Json()));
-    if (kind == "cancelled") return "cancelled";
-    if (kind == "error") return "error: " + d.value("text", "");
-    if (kind == "warning") return "warning: " + d.value("text", "");
-    return "";
-  }
   void Progress(const std::string& line) {
     if (wrote_answer_) std::cout << "\n" << std::flush, wrote_answer_ = false;
     std::cerr << (tty_ ? "\x1b[2m" : "") << line << (tty_ ? "\x1b[0m" : "") << "\n" << std::flush;

@@ -1,6 +1,8 @@
-// `llmdesk config check [FILE]` and `llmdesk config show [--json]`.
+// `llmdesk config check [FILE]`, `llmdesk config show [--json]` and `llmdesk config reload`.
 #include <algorithm>
 #include <iostream>
+
+#include "control/control.h"
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +54,21 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
     }
     std::cout << path->string() << ": ok (" << loaded.config.models.size() << " model(s), "
               << loaded.warnings().size() << " warning(s))\n";
+  });
+
+  auto* reload = group->add_subcommand("reload", "Make the running llmdesk up/serve re-read its config file and apply "
+                                                  "it (as SIGHUP does); prints what changed");
+  reload->callback([&ctx] {
+    auto cfg = ctx.LoadConfig(/*quiet_warnings=*/true);
+    if (!cfg) return void(ctx.exit_code = kExitBadConfig);
+    control::ControlClient client(cfg->gateway);
+    auto report = client.ReloadConfig();
+    if (!report.ok()) {
+      std::cerr << "llmdesk: " << report.status().message() << "\n";
+      ctx.exit_code = report.status().code() == Status::Code::kInvalidArgument ? kExitBadConfig : kExitFailure;
+      return;
+    }
+    for (const auto& line : control::ReloadReportLines(*report)) std::cout << line << "\n";
   });
 
   auto* show = group->add_subcommand("show", "Print the effective configuration");

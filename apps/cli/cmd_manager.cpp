@@ -43,6 +43,7 @@ std::vector<manager::BackendStatus> ConfiguredAsStopped(const config::Config& cf
     s.name = m.name;
     s.kind = m.kind;
     s.configured_port = m.port;
+    for (const auto& worker : m.rpc) s.rpc_workers.push_back({worker, "unknown", "checked when the model starts"});
     out.push_back(s);
   }
   return out;
@@ -137,7 +138,9 @@ int LogsCmd(Context& ctx, const std::string& name, size_t lines, bool follow) {
       std::cerr << "llmdesk: " << res.status().message() << "\n";
       return kExitFailure;
     }
-    for (const auto& l : res->value("lines", Json::array())) std::cout << l.get<std::string>() << "\n";
+    const Json lines_read = res->is_object() && res->contains("lines") ? (*res)["lines"] : Json::array();
+    for (const auto& l : lines_read)
+      if (l.is_string()) std::cout << l.get<std::string>() << "\n";
     return kExitOk;
   }
   Status s = client.FollowLogs(name, lines, [](const std::string& event, const Json& data) {

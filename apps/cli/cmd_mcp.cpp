@@ -10,6 +10,7 @@
 
 #include "chat/mcp_host.h"
 #include "cli.h"
+#include "common/json_read.h"
 #include "config/mcp_import.h"
 #include "control/control.h"
 #include "net/http_client.h"
@@ -66,24 +67,30 @@ int McpList(Context& ctx, bool json) {
   auto cfg = ctx.LoadConfig(/*quiet_warnings=*/json);
   if (!cfg) return kExitBadConfig;
   nlohmann::json listing = ListServers(*cfg);
+  // The listing may come from the running stack (another process): read it without trusting its types.
+  const nlohmann::json servers = listing.contains("servers") && listing["servers"].is_array() ? listing["servers"]
+                                                                                              : nlohmann::json::array();
   bool all_connected = true;
-  for (const auto& s : listing["servers"]) all_connected = all_connected && s.value("connected", false);
+  for (const auto& s : servers) all_connected = all_connected && JsonBool(s, "connected");
   if (json) {
     std::cout << Dump(listing, 2) << "\n";
     return all_connected ? kExitOk : kExitFailure;
   }
-  if (listing["source"] == "stack") std::cout << "# the servers of the running llmdesk (" << listing.value("url", "") << ")\n";
+  if (JsonString(listing, "source") == "stack")
+    std::cout << "# the servers of the running llmdesk (" << JsonString(listing, "url") << ")\n";
   else std::cout << "# no llmdesk up/serve runs for this config: connected to each server directly (llmdesk's own "
                     "tools are served by `llmdesk up`)\n";
-  if (listing["servers"].empty()) std::cout << "no MCP servers configured (add some under mcp_servers:, or `llmdesk mcp import FILE`)\n";
-  for (const auto& s : listing["servers"]) {
-    std::cout << s.value("name", "") << "  (" << s.value("transport", "") << ")  " << s.value("state", "");
-    if (s.value("connected", false)) std::cout << ", " << s["tools"].size() << " tools";
-    else if (s.contains("retry_in_ms") && s.value("failures", 0) > 0)
-      std::cout << " (attempt " << s.value("attempts", 0) << " failed; next in " << s.value("retry_in_ms", 0) << " ms)";
+  if (servers.empty()) std::cout << "no MCP servers configured (add some under mcp_servers:, or `llmdesk mcp import FILE`)\n";
+  for (const auto& s : servers) {
+    const nlohmann::json tools = s.is_object() && s.contains("tools") && s["tools"].is_array() ? s["tools"]
+                                                                                               : nlohmann::json::array();
+    std::cout << JsonString(s, "name") << "  (" << JsonString(s, "transport") << ")  " << JsonString(s, "state");
+    if (JsonBool(s, "connected")) std::cout << ", " << tools.size() << " tools";
+    else if (s.contains("retry_in_ms") && JsonInt(s, "failures") > 0)
+      std::cout << " (attempt " << JsonInt(s, "attempts") << " failed; next in " << JsonInt(s, "retry_in_ms") << " ms)";
     std::cout << "\n";
-    for (const auto& t : s["tools"]) std::cout << "    " << t.value("name", "") << "  " << t.value("description", "") << "\n";
-    if (!s.value("connected", false) && !s.value("error", "").empty()) std::cout << "    " << s.value("error", "") << "\n";
+    for (const auto& t : tools) std::cout << "    " << JsonString(t, "name") << "  " << JsonString(t, "description") << "\n";
+    if (!JsonBool(s, "connected") && !JsonString(s, "error").empty()) std::cout << "    " << JsonString(s, "error") << "\n";
   }
   return all_connected ? kExitOk : kExitFailure;
 }

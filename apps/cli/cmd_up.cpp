@@ -4,6 +4,7 @@
 //
 // Signals (signals.h): SIGINT/SIGTERM are blocked before any thread exists and read from a signalfd in the
 // main loop. The first stops everything (SIGTERM, grace, SIGKILL); a second one SIGKILLs the engines at once.
+// SIGHUP re-reads the config file and applies it (stack::Stack::Reload), printing what changed.
 // Manager events arrive on its supervisor thread and are handed over through a bounded queue plus an eventfd,
 // so printing never blocks the manager and a slow terminal cannot make it grow without limit.
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <mutex>
 
 #include "cmd_manager.h"
+#include "event_inbox.h"
 #include "common/unique_fd.h"
 #include "common/event_bus.h"
 #include "control/control.h"
@@ -32,32 +34,6 @@ namespace llmdesk::cli {
 namespace {
 
 using manager::State;
-
-// Events from the supervisor thread to the main loop: a bounded queue (common/event_bus.h) plus an eventfd
-// the loop polls. Beyond the bound, events are dropped and counted; the status table is read from the
-// manager anyway, so a dropped line loses no state.
-class EventInbox {
- public:
-  static constexpr size_t kCapacity = 4096;
-  EventInbox() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), queue_(kCapacity) {}
-  int fd() const { return fd_.get(); }
-  void Post(const manager::Event& e) {
-    queue_.Push(e);
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = write(fd_.get(), &one, sizeof(one));
-  }
-  std::deque<manager::Event> Take(uint64_t& dropped) {
-    uint64_t count;
-    [[maybe_unused]] auto n = read(fd_.get(), &count, sizeof(count));
-    std::vector<manager::Event> items;
-    queue_.PopAll(items, dropped, std::chrono::milliseconds(0));
-    return {items.begin(), items.end()};
-  }
-
- private:
-  UniqueFd fd_;
-  BoundedQueue<manager::Event> queue_;
-};
 
 bool Active(State s) { return s == State::kStarting || s == State::kReady || s == State::kStopping; }
 
@@ -170,6 +146,14 @@ int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, 
   return kExitOk;
 }
 
+// SIGHUP: the config file re-read and applied; what happened (or every error, nothing changed) printed.
+void ReloadOnSignal(stack::Stack& stack, Screen& screen) {
+  screen.Message("received SIGHUP; reloading the config");
+  auto report = stack.Reload();
+  if (!report.ok()) return screen.Message("llmdesk: reload refused: " + report.status().message());
+  for (const auto& line : control::ReloadReportLines(control::ToJson(*report))) screen.Message("llmdesk: " + line);
+}
+
 }  // namespace
 
 int RunForeground(const config::Config& cfg, const std::vector<std::string>& names, bool serve, bool print_logs,
@@ -177,6 +161,7 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   auto chosen = start_none ? std::optional<std::vector<std::string>>(std::vector<std::string>{}) : ChooseBackends(cfg, names);
   if (!chosen) return kExitBadConfig;
 
+  ReloadSignal reload;   // SIGHUP: re-read the config (stack::Stack::Reload)
   StopSignals signals;  // before the stack creates threads: they inherit the mask
   auto prepared = PrepareForStart(cfg, *chosen, signals);  // `hf:` models pulled; offline: the demo model
   if (!prepared) return kExitFailure;
@@ -205,11 +190,15 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
   }
   for (const auto& n : *chosen)
     if (Status s = mgr.Start(n); !s.ok()) screen.Message("cannot start " + n + ": " + s.message());
+  // Issue 14: `url:` backends are checked at once (GET URL/models), so status shows whether they answer like
+  // a local one's; a ready one is then health-watched by the manager.
+  for (const auto& m : prepared->models)
+    if (m.kind == config::ModelConfig::Kind::kRemote) (void)mgr.Start(m.name);
 
   int exit_code = kExitOk;
   for (;;) {
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -218,6 +207,7 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
       screen.Message(std::string("received ") + StopSignals::Name(sig) + "; stopping everything");
       break;
     }
+    if ((fds[2].revents & POLLIN) && reload.Take()) ReloadOnSignal(*stack, screen);
     if (fds[1].revents & POLLIN) {
       uint64_t dropped = 0;
       auto events = inbox.Take(dropped);

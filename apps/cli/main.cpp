@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   RegisterChatCommand(app, ctx);
   RegisterModelCommands(app, ctx);
   RegisterDevicesCommand(app, ctx);
+  RegisterRpcWorkerCommand(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

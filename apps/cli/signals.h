@@ -41,7 +41,24 @@ class StopSignals {
   };
 
  private:
-  sigset_t set_{};
+  sigset_t previous_{};
+  UniqueFd fd_;
+};
+
+// SIGHUP for `up` and `serve`: "re-read the config" (what a systemd unit's ExecReload sends). Blocked in the
+// constructing thread like StopSignals (construct it before any thread exists) and read from its own signalfd, so
+// a reload never mixes with a stop.
+class ReloadSignal {
+ public:
+  ReloadSignal();
+  ~ReloadSignal();
+  ReloadSignal(const ReloadSignal&) = delete;
+  ReloadSignal& operator=(const ReloadSignal&) = delete;
+
+  int fd() const { return fd_.get(); }  // readable while a SIGHUP is pending
+  bool Take();                          // consumes the pending SIGHUP(s); false when none
+
+ private:
   sigset_t previous_{};
   UniqueFd fd_;
 };

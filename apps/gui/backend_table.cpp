@@ -4,6 +4,9 @@
 #include <QBrush>
 #include <QColor>
 #include <QFont>
+#include <QStringList>
+
+#include "json_fields.h"
 
 #include "control/control.h"
 
@@ -13,20 +16,21 @@ namespace {
 
 using Json = nlohmann::json;
 
-QString Str(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_string() ? QString::fromStdString(it->get<std::string>()) : QString();
-}
-qint64 Int(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_number_integer() ? it->get<qint64>() : 0;
-}
-
 QColor StateColor(const QString& state) {
   if (state == "ready" || state == "running") return QColor("#1e7d32");
   if (state == "starting" || state == "stopping") return QColor("#b26a00");
   if (state == "failed" || state == "held by another program") return QColor("#b3261e");
   return QColor("#5f6368");
+}
+
+// Issue 14: the RPC workers of a split model, with what the last check found: "  [RPC 10.0.0.5:50052 answering, ...]".
+QString RpcWorkersText(const Json& backend) {
+  auto workers = backend.find("rpc_workers");
+  if (workers == backend.end() || !workers->is_array() || workers->empty()) return {};
+  QStringList parts;
+  for (const auto& w : *workers)
+    if (w.is_object()) parts << JStr(w, "address") + " " + JStr(w, "state");
+  return "  [RPC " + parts.join(", ") + "]";
 }
 
 }  // namespace
@@ -52,24 +56,25 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
     for (const auto& b : list) {
       if (!b.is_object()) continue;
       ServerRow r;
-      r.name = Str(b, "name");
-      r.kind = Str(b, "kind");
-      r.state = Str(b, "state");
-      r.reason = Str(b, "reason");
+      r.name = JStr(b, "name");
+      r.kind = JStr(b, "kind");
+      r.state = JStr(b, "state");
+      r.reason = JStr(b, "reason");
       if (auto status = control::BackendStatusFromJson(b); status.ok()) {
         const auto& place = status->placement;
         r.placement = QString::fromStdString(control::FormatPlacement(place) +
                                              (place.note.empty() ? "" : " — " + place.note));
       }
-      r.configured_port = static_cast<int>(Int(b, "configured_port"));
-      r.port = static_cast<int>(Int(b, "port"));
-      r.pid = Int(b, "pid");
+      r.configured_port = static_cast<int>(JInt(b, "configured_port"));
+      r.port = static_cast<int>(JInt(b, "port"));
+      r.pid = JInt(b, "pid");
       auto p = b.find("progress");
       r.progress = p != b.end() && p->is_number() ? p->get<double>() : -1;
-      r.since = QDateTime::fromString(Str(b, "since"), Qt::ISODateWithMs);
+      r.since = QDateTime::fromString(JStr(b, "since"), Qt::ISODateWithMs);
       r.rss_bytes = r.pid ? rss.value(r.pid, -1) : -1;
       if (const auto* m = config.FindModel(r.name.toStdString()))
         r.model = QString::fromStdString(!m->url.empty() ? m->url : !m->hf.empty() ? "hf: " + m->hf : m->model);
+      r.model += RpcWorkersText(b);
       rows.push_back(r);
     }
   }
@@ -78,30 +83,29 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
   endResetModel();
 }
 
-void BackendTable::SetServices(const config::Config& config, qint64 daemon_pid, const Json& ports) {
-  auto service = [&](const QString& name, const QString& what, int port) {
-    ServerRow r;
-    r.name = name;
-    r.model = what;
-    r.configured_port = port;
-    r.is_backend = false;
-    r.state = "not listening";
-    if (ports.is_array()) {
-      for (const auto& u : ports) {
-        if (!u.is_object() || Int(u, "port") != port) continue;
-        const QString owner = Str(u, "owner");
-        if (owner == "ours") r.state = "running", r.port = port, r.pid = Int(u, "pid") ? Int(u, "pid") : daemon_pid;
-        if (owner == "other") r.state = "held by another program", r.pid = Int(u, "pid"), r.reason = Str(u, "command");
-      }
+void BackendTable::SetServices(const Json& stack, qint64 daemon_pid) {
+  QVector<ServerRow> services;
+  auto listeners = stack.is_object() ? stack.find("listeners") : stack.end();
+  if (stack.is_object() && listeners != stack.end() && listeners->is_array()) {
+    for (const auto& l : *listeners) {
+      if (!l.is_object()) continue;
+      ServerRow r;
+      r.name = JStr(l, "name");
+      r.model = r.name == "gateway" ? QString("control API + OpenAI /v1") : r.name == "tool server" ? QString("MCP tools (/mcp)") : JStr(l, "url");
+      r.configured_port = static_cast<int>(JInt(l, "configured_port"));
+      r.port = static_cast<int>(JInt(l, "port"));  // the port the stack bound, not the configured one
+      r.reason = JStr(l, "url");
+      r.is_backend = false;
+      r.state = r.port ? "running" : "not listening";
+      r.pid = r.port ? daemon_pid : 0;
+      for (const auto& old : services_)
+        if (old.name == r.name && old.pid == r.pid) r.rss_bytes = old.rss_bytes, r.since = old.since;
+      if (r.state == "running" && !r.since.isValid()) r.since = QDateTime::currentDateTime();
+      services.push_back(r);
     }
-    for (const auto& old : services_)
-      if (old.name == name && old.pid == r.pid) r.rss_bytes = old.rss_bytes, r.since = old.since;
-    if (r.state == "running" && !r.since.isValid()) r.since = QDateTime::currentDateTime();
-    return r;
-  };
+  }
   beginResetModel();
-  services_ = {service("tool server", "MCP tools (/mcp)", config.tool_server.port),
-               service("gateway", "control API + OpenAI /v1", config.gateway.port)};
+  services_ = services;
   endResetModel();
 }
 

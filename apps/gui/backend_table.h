@@ -1,5 +1,5 @@
 // apps/gui/backend_table.h — the Servers tab's table model: one row per backend of the daemon (GET /api/backends,
-// kept current by /api/events), then the tool server and the gateway. Columns: name, model, port (configured →
+// kept current by /api/events), then the tool server and the gateway (GET /api/stack). Columns: name, model, port (configured →
 // actual), state (coloured), PID, uptime, memory (RSS, read from /proc off the UI thread by the tab).
 #pragma once
 
@@ -30,10 +30,10 @@ class BackendTable : public QAbstractTableModel {
   enum Column { kName, kModel, kPort, kState, kPid, kUptime, kMemory, kColumns };
   explicit BackendTable(QObject* parent = nullptr) : QAbstractTableModel(parent) {}
 
-  // Replaces the backend rows from GET /api/backends; the service rows from the config, the daemon's PID and
-  // GET /api/ports (which says whether their ports are really ours).
+  // Replaces the backend rows from GET /api/backends; the service rows (tool server, gateway) from GET /api/stack's
+  // listeners: their configured and actually bound ports; the PID is the stack's.
   void SetBackends(const nlohmann::json& list, const config::Config& config);
-  void SetServices(const config::Config& config, qint64 daemon_pid, const nlohmann::json& ports);
+  void SetServices(const nlohmann::json& stack, qint64 daemon_pid);
   // A progress event (/api/events) for one backend.
   void SetProgress(const QString& name, double progress, const QString& stage);
   void SetMemory(const QHash<qint64, qint64>& rss_by_pid);

@@ -18,6 +18,7 @@
 #include <QVBoxLayout>
 
 #include "chat_widgets.h"
+#include "json_fields.h"
 #include "control/control.h"
 
 namespace llmdesk::gui {
@@ -25,18 +26,6 @@ namespace llmdesk::gui {
 namespace {
 
 QString Q(const std::string& s) { return QString::fromStdString(s); }
-std::string Str(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-qint64 Int(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_number_integer() ? it->get<qint64>() : 0;
-}
-bool Bool(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_boolean() && it->get<bool>();
-}
 // "starting default on port 10500" -> "Starting default on port 10500…"
 QString Sentence(const std::string& line, bool ongoing) {
   QString s = Q(line);
@@ -235,42 +224,46 @@ void ChatTab::Answer(const QString& answer) {
 
 void ChatTab::OnEvent(const std::string& event, const Json& data) {
   if (!data.is_object()) return;
-  const std::string kind = Str(data, "kind").empty() ? event : Str(data, "kind");
-  if (event == "run") run_ = Str(data, "run");
-  if (kind == "conversation") conversation_ = Int(data, "conversation");
+  const std::string kind = JsonString(data, "kind").empty() ? event : JsonString(data, "kind");
+  if (event == "run") run_ = JsonString(data, "run");
+  if (kind == "conversation") conversation_ = JInt(data, "conversation");
   if (kind == "request_sent") SetProgress(QString("Asking %1…").arg(model_->currentText()), true);
-  if (kind == "token") Assistant()->Append(Q(Str(data, "text")));
+  if (kind == "token") Assistant()->Append(Q(JsonString(data, "text")));
   if (kind == "final") {
-    const QString text = Q(Str(data, "text"));
+    const QString text = Q(JsonString(data, "text"));
     if (!current_ || current_->markdown().trimmed().isEmpty()) Assistant()->SetMarkdown(text);
     else if (current_->markdown() != text) current_->SetMarkdown(text);
   }
   if (kind == "tool_call") {
-    auto* card = new ToolCard(Q(Str(data, "server")), Q(Str(data, "tool")), data.value("arguments", Json::object()));
-    cards_.insert(Q(Str(data, "call_id")), card);
+    auto* card = new ToolCard(Q(JsonString(data, "server")), Q(JsonString(data, "tool")), data.value("arguments", Json::object()));
+    cards_.insert(Q(JsonString(data, "call_id")), card);
     if (current_ && current_->markdown().trimmed().isEmpty()) delete current_;
     current_ = nullptr;  // text after the tool goes below its card
     AddWidget(card);
   }
   if (kind == "approval_needed") {
-    pending_call_ = Q(Str(data, "call_id"));
+    pending_call_ = Q(JsonString(data, "call_id"));
     if (auto* card = cards_.value(pending_call_)) card->SetWaitingForApproval();
     approval_text_->setText(QString("<b>%1</b> wants to run with <code>%2</code>. Allow it?")
-                                .arg(Q(Str(data, "tool")).toHtmlEscaped(),
+                                .arg(Q(JsonString(data, "tool")).toHtmlEscaped(),
                                      Q(data.value("arguments", Json::object()).dump(-1, ' ', false, Json::error_handler_t::replace)).toHtmlEscaped()));
     approval_->show();
   }
   if (kind == "tool_result") {
-    if (auto* card = cards_.value(Q(Str(data, "call_id"))))
-      card->SetResult(Q(Str(data, "text")), Bool(data, "is_error"), Int(data, "duration_ms"));
+    if (auto* card = cards_.value(Q(JsonString(data, "call_id"))))
+      card->SetResult(Q(JsonString(data, "text")), JBool(data, "is_error"), JInt(data, "duration_ms"));
   }
-  if (kind == "error" || event == "failed") {
-    const std::string text = event == "failed" ? Str(data, "message") : Str(data, "text");
+  // A turn the person stopped ends with `cancelled` and then `failed` {code: cancelled}: not an error to show; what
+  // was answered so far stays (the history keeps it as an incomplete message too).
+  const bool stopped = kind == "cancelled" || (event == "failed" && JsonString(data, "code") == "cancelled");
+  if ((kind == "error" || event == "failed") && !stopped) {
+    const std::string text = event == "failed" ? JsonString(data, "message") : JsonString(data, "text");
     AddWidget(new MessageView(MessageView::Role::kNote, "**Error:** " + Q(text)));
   }
+  if (stopped) return SetProgress("Stopped", false);
   const std::string line = control::ChatEventLine(event, data);
   if (!line.empty()) SetProgress(Sentence(line, control::ChatEventIsOngoing(event, data)), control::ChatEventIsOngoing(event, data));
-  if (event == "done") SetProgress(QString("Done in %1 step(s)").arg(Int(data, "steps")), false);
+  if (event == "done") SetProgress(QString("Done in %1 step(s)").arg(JInt(data, "steps")), false);
 }
 
 void ChatTab::OnEnd(Status status) {
@@ -293,13 +286,13 @@ void ChatTab::RefreshHistory() {
     conversations_->clear();
     for (const auto& c : *list) {
       if (!c.is_object()) continue;
-      QString title = Q(Str(c, "title"));
+      QString title = Q(JsonString(c, "title"));
       auto* item = new QListWidgetItem(title.isEmpty() ? QString("(untitled)") : title);
       item->setToolTip(QString("%1 · %2 messages · %3")
-                           .arg(Q(Str(c, "model")))
-                           .arg(Int(c, "message_count"))
-                           .arg(QDateTime::fromMSecsSinceEpoch(Int(c, "updated_ms")).toString("yyyy-MM-dd hh:mm")));
-      item->setData(Qt::UserRole, Int(c, "id"));
+                           .arg(Q(JsonString(c, "model")))
+                           .arg(JInt(c, "message_count"))
+                           .arg(QDateTime::fromMSecsSinceEpoch(JInt(c, "updated_ms")).toString("yyyy-MM-dd hh:mm")));
+      item->setData(Qt::UserRole, JInt(c, "id"));
       conversations_->addItem(item);
     }
   });
@@ -324,8 +317,8 @@ void ChatTab::OpenConversation(qint64 id) {
     QHash<QString, ToolCard*> cards;
     for (const auto& m : messages) {
       if (!m.is_object()) continue;
-      const std::string role = Str(m, "role");
-      const QString content = Q(Str(m, "content"));
+      const std::string role = JsonString(m, "role");
+      const QString content = Q(JsonString(m, "content"));
       if (role == "user") AddWidget(new MessageView(MessageView::Role::kUser, content));
       if (role == "assistant" && !content.trimmed().isEmpty())
         AddWidget(new MessageView(MessageView::Role::kAssistant, content));
@@ -334,9 +327,9 @@ void ChatTab::OpenConversation(qint64 id) {
         if (!t.is_object()) continue;
         Json args = t.value("arguments", Json::object());
         if (args.is_string()) args = Json::parse(args.get<std::string>(), nullptr, false);
-        auto* card = new ToolCard(Q(Str(t, "server")), Q(Str(t, "tool")), args.is_discarded() ? Json::object() : args);
+        auto* card = new ToolCard(Q(JsonString(t, "server")), Q(JsonString(t, "tool")), args.is_discarded() ? Json::object() : args);
         if (t.contains("result") && t["result"].is_string())
-          card->SetResult(Q(t["result"].get<std::string>()), Bool(t, "is_error"), Int(t, "duration_ms"));
+          card->SetResult(Q(t["result"].get<std::string>()), JBool(t, "is_error"), JInt(t, "duration_ms"));
         AddWidget(card);
       }
     }

@@ -6,6 +6,8 @@
 #include <QNetworkRequest>
 #include <QUrl>
 
+#include "control/control.h"
+
 namespace llmdesk::gui {
 
 namespace {
@@ -16,22 +18,7 @@ Status ReplyStatus(QNetworkReply* reply, const QByteArray& body) {
   const int http = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
   if (http == 0) return Status::Unavailable(reply->errorString().toStdString());
   if (http < 400) return Status::Ok();
-  std::string message = "HTTP " + std::to_string(http);
-  Json j = Json::parse(body.toStdString(), nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
-      j["error"]["message"].is_string())
-    message = j["error"]["message"].get<std::string>();
-  else if (!body.isEmpty())
-    message += ": " + body.left(200).toStdString();
-  switch (http) {
-    case 400: return Status::InvalidArgument(message);
-    case 401:
-    case 403: return Status::PermissionDenied(message);
-    case 404: return Status::NotFound(message);
-    case 409: return Status::FailedPrecondition(message);
-    case 503: return Status::Unavailable(message);
-    default: return Status::Internal(message);
-  }
+  return control::StatusFromHttp(http, body.toStdString(), reply->url().path().toStdString());
 }
 
 SseStream::SseStream(QNetworkReply* reply, SseCallback on_event, EndCallback on_end, QObject* parent)

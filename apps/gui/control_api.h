@@ -4,7 +4,7 @@
 // parser (net::SseParser) as they arrive (readyRead).
 //
 // Errors: a callback gets a Status — Unavailable when nothing answers, the server's message with a matching code
-// otherwise (404 NotFound, 409 FailedPrecondition, 401/403 PermissionDenied, 503 Unavailable).
+// otherwise (control::StatusFromHttp, as the CLI's ControlClient).
 // The bearer token (gateway.token) is sent only when set through SetEndpoint with send_token = true: the link
 // does that only for a daemon it started itself (see stack_link.h).
 #pragma once

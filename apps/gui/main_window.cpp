@@ -7,6 +7,7 @@
 #include <QSettings>
 #include <QShortcut>
 #include <QStatusBar>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QVBoxLayout>
 
@@ -36,6 +37,7 @@ MainWindow::MainWindow(LinkOptions options, QWidget* parent) : QMainWindow(paren
   tabs_ = new QTabWidget;
   tabs_->setObjectName("tabs");
   tabs_->setDocumentMode(true);
+  tabs_->tabBar()->setDrawBase(false);
   chat_ = new ChatTab(*api_);
   servers_ = new ServersTab(*api_, *link_);
   logs_ = new LogsTab(*api_);
@@ -69,10 +71,7 @@ MainWindow::MainWindow(LinkOptions options, QWidget* parent) : QMainWindow(paren
   link_->on_status = [this](const QString& text) { status_->setText(text); };
   link_->on_failed = [this](const QString& text) { ShowProblem(text); };
   link_->on_ready = [this] { OnReady(); };
-  settings_->on_saved = [this](const QString& file) {
-    status_->setText("Saved " + file + (link_->started_serve() ? "; restart the app to apply it to its llmdesk serve"
-                                                                 : "; restart llmdesk up/serve to apply it"));
-  };
+  settings_->on_saved = [this](const QString& file) { ApplySaved(file); };
 
   QSettings settings;
   if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1040, 700);
@@ -88,8 +87,32 @@ void MainWindow::ShowProblem(const QString& text) {
   problem_->setVisible(!text.isEmpty());
 }
 
+// The Settings tab saved the file: the stack re-reads and applies it (no restart of the app), and the tabs follow.
+void MainWindow::ApplySaved(const QString& file) {
+  status_->setText("Saved " + file + "; applying it…");
+  link_->Reload([this, file](Result<std::vector<std::string>> lines) {
+    if (!lines.ok()) {
+      const QString why = QString::fromStdString(lines.status().message());
+      settings_->ShowOutcome({"Saved " + file + ", but the stack did not apply it:", why}, /*refused=*/true);
+      status_->setText("The stack did not apply the saved config");
+      return;
+    }
+    QStringList shown;
+    for (const auto& l : *lines) shown << QString::fromStdString(l);
+    if (!shown.isEmpty()) shown[0][0] = shown[0][0].toUpper();
+    settings_->ShowOutcome(shown, /*refused=*/false);
+    status_->setText("Applied " + file);
+    ShowTabs();
+  });
+}
+
 void MainWindow::OnReady() {
   ShowProblem("");
+  ShowTabs();
+  settings_->Load(link_->config_file(), link_->config());
+}
+
+void MainWindow::ShowTabs() {
   const auto& cfg = link_->config();
   QStringList models, spawned;
   for (const auto& m : cfg.models) {
@@ -102,7 +125,6 @@ void MainWindow::OnReady() {
   servers_->Attach();
   logs_->SetBackends(spawned);
   tools_->Refresh();
-  settings_->Load(link_->config_file(), cfg);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -125,8 +147,12 @@ QString AppStyleSheet() {
   return R"(
     QMainWindow, QWidget#messageListBody { background: #f7f8fa; }
     QTabWidget::pane { border: none; }
-    QTabBar::tab { padding: 7px 16px; margin-right: 2px; }
-    QTabBar::tab:selected { font-weight: bold; border-bottom: 2px solid #3b6fd8; }
+    QSplitter::handle { background: transparent; }
+    QSplitter::handle:horizontal { width: 6px; }
+    QTabBar::tab { padding: 7px 16px; margin-right: 2px; border: none; border-bottom: 2px solid transparent;
+                   background: transparent; color: #4b5563; }
+    QTabBar::tab:selected { font-weight: bold; color: #111827; border-bottom: 2px solid #3b6fd8; }
+    QTabBar::tab:hover:!selected { color: #111827; border-bottom: 2px solid #c7d2e6; }
     QFrame#userMessage { background: #e3ecfd; border-radius: 10px; margin-left: 80px; }
     QFrame#assistantMessage { background: #ffffff; border: 1px solid #e1e4ea; border-radius: 10px; margin-right: 80px; }
     QFrame#noteMessage { background: #fdecea; border-radius: 10px; }
@@ -139,6 +165,8 @@ QString AppStyleSheet() {
     QLabel#progressLine { color: #4b5563; font-style: italic; padding: 2px 4px; }
     QFrame#approvalBar { background: #fff6db; border: 1px solid #f0d58a; border-radius: 6px; }
     QFrame#portConflictBanner { background: #fdecea; border: 1px solid #f3b8b3; border-radius: 6px; }
+    QLabel#settingsStatus[outcome="applied"] { background: #e8f5e9; border: 1px solid #b7dfb9; border-radius: 6px; padding: 6px; }
+    QLabel#settingsStatus[outcome="refused"] { background: #fdecea; border: 1px solid #f3b8b3; border-radius: 6px; padding: 6px; }
     QLabel#problemBanner { background: #fdecea; border: 1px solid #f3b8b3; border-radius: 6px; padding: 8px; }
     QPlainTextEdit#chatInput { background: #ffffff; border: 1px solid #cfd5de; border-radius: 6px; padding: 4px; }
     QPushButton { padding: 5px 14px; }

@@ -39,6 +39,8 @@ class MainWindow : public QMainWindow {
 
  private:
   void OnReady();
+  void ShowTabs();  // the config's models in the tabs, the servers and tools refreshed
+  void ApplySaved(const QString& file);
   void ShowProblem(const QString& text);
 
   ControlApi* api_;

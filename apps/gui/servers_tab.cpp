@@ -107,10 +107,12 @@ ServersTab::ServersTab(ControlApi& api, StackLink& link, QWidget* parent)
     kept_selection_ = row ? row->name : QString();
   });
   connect(table_, &QAbstractItemModel::modelReset, this, [this] {
-    if (!kept_selection_.isEmpty()) SelectBackend(kept_selection_);
+    // Until the person picks a row, the first row (a backend, once they are listed) is the selected one.
+    if (!kept_selection_.isEmpty() && !auto_selection_) SelectBackend(kept_selection_);
     else if (table_->rowCount()) view_->selectRow(0);
     UpdateButtons();
   });
+  connect(view_, &QTableView::pressed, this, [this] { auto_selection_ = false; });
   connect(table_, &QAbstractItemModel::dataChanged, this, [this] { UpdateButtons(); });
 
   tick_ = new QTimer(this);
@@ -123,6 +125,7 @@ ServersTab::ServersTab(ControlApi& api, StackLink& link, QWidget* parent)
 }
 
 void ServersTab::Attach() {
+  if (events_) events_->deleteLater();  // attached again (a reload): one event stream
   Refresh();
   RefreshPorts();
   Follow();
@@ -132,6 +135,7 @@ void ServersTab::Attach() {
 QString ServersTab::banner_text() const { return banner_->isVisible() || !banner_->isHidden() ? banner_text_->text() : QString(); }
 
 void ServersTab::SelectBackend(const QString& name) {
+  auto_selection_ = false;
   const int row = table_->RowOf(name);
   if (row >= 0) view_->selectRow(row);
 }
@@ -145,9 +149,11 @@ void ServersTab::Refresh() {
 }
 
 void ServersTab::RefreshPorts() {
+  api_.Get("/api/stack", [this](Result<Json> stack) {
+    if (stack.ok()) table_->SetServices(*stack, link_.serve_pid());
+  });
   api_.Get("/api/ports", [this](Result<Json> ports) {
     if (!ports.ok()) return;
-    table_->SetServices(link_.config(), link_.serve_pid(), *ports);
     QStringList lines;
     banner_backend_.clear();
     for (const auto& u : *ports) {

@@ -50,6 +50,7 @@ class ServersTab : public QWidget {
   QPushButton* next_port_;
   QString banner_backend_;  // the backend whose port is held
   QString kept_selection_;  // the selected row's name while the model resets
+  bool auto_selection_ = true;  // no row picked by the person (or SelectBackend) yet
   QPushButton* start_;
   QPushButton* stop_;
   QPushButton* restart_;

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSaveFile>
 #include <QStandardPaths>
+#include <QStyle>
 #include <QTextBlock>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -52,7 +53,8 @@ SettingsTab::SettingsTab(QWidget* parent) : QWidget(parent) {
   layout->addWidget(problems_);
   auto* buttons = new QHBoxLayout;
   auto* check = new QPushButton("Validate");
-  save_ = new QPushButton("Save");
+  save_ = new QPushButton("Save and apply");
+  save_->setToolTip("Write the file, then have the running stack apply it (no restart)");
   save_->setObjectName("saveConfig");
   buttons->addStretch(1);
   buttons->addWidget(check);
@@ -103,6 +105,15 @@ QStringList SettingsTab::problems() const {
   QStringList out;
   for (int i = 0; i < problems_->count(); ++i) out << problems_->item(i)->text();
   return out;
+}
+
+QString SettingsTab::status_text() const { return status_->text(); }
+
+void SettingsTab::ShowOutcome(const QStringList& lines, bool refused) {
+  status_->setProperty("outcome", refused ? "refused" : "applied");
+  status_->style()->unpolish(status_);
+  status_->style()->polish(status_);
+  status_->setText(lines.join("\n"));
 }
 
 void SettingsTab::Validate() {
@@ -164,7 +175,8 @@ void SettingsTab::Save() {
       },
       [this, file](QString error) {
         if (!error.isEmpty()) return status_->setText("Cannot save " + file + ": " + error);
-        status_->setText("Saved " + file + ".");
+        status_->setProperty("outcome", QVariant());
+        status_->setText("Saved " + file + "; applying it…");
         if (on_saved) on_saved(file);
       });
 }

@@ -1,6 +1,7 @@
 // apps/gui/settings_tab.h — the Settings tab: llm_backends.yaml in an editor, checked by the core's config loader
 // as you type (a short pause after the last key) with every error listed and marked at its line and column;
-// Save writes the file (atomically, off the UI thread) when it has no errors. A config without a file starts
+// Save writes the file (atomically, off the UI thread) when it has no errors; the window then asks the stack to
+// apply it (StackLink::Reload) and shows the outcome here (ShowOutcome). A config without a file starts
 // from the effective built-in defaults and is saved to $XDG_CONFIG_HOME/llmdesk/llm_backends.yaml.
 #pragma once
 
@@ -26,6 +27,9 @@ class SettingsTab : public QWidget {
   void Save();
 
   QStringList problems() const;  // "line:col: message" of the last validation
+  QString status_text() const;   // what the line above the editor says (saved, applied, refused)
+  // What applying the saved file did: one line each ("added: x", "not applied, needs a restart ...").
+  void ShowOutcome(const QStringList& lines, bool refused);
   std::function<void(const QString& file)> on_saved;
 
  private:

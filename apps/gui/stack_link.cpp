@@ -9,6 +9,7 @@
 #include <QTimer>
 
 #include "background.h"
+#include "control/control.h"
 
 namespace llmdesk::gui {
 
@@ -94,24 +95,80 @@ void StackLink::Probe(bool after_start) {
       }
       const auto pid = health->find("pid");
       daemon_pid_ = pid != health->end() && pid->is_number_integer() ? pid->get<qint64>() : 0;
-      ready_ = true;
-      // The token goes only to the serve this link started: its process announced the address it listens on.
-      if (started_)
-        api_.SetEndpoint(QString::fromStdString(config_.gateway.host), config_.gateway.port,
-                         config_.gateway.token.value_or(""), /*send_token=*/true);
-      if (on_status)
-        on_status(started_ ? QString("started llmdesk serve (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url())
-                           : QString("attached to llmdesk (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url()));
-      if (on_ready) on_ready();
-      return;
-    }
-    if (health.status().code() == Status::Code::kPermissionDenied) {
-      if (on_failed)
-        on_failed("the running llmdesk asks for the gateway token; this app sends it only to a serve it started "
-                  "itself: stop the running one to let the app start its own (" + QString::fromStdString(health.status().message()) + ")");
-      return;
+      return Authenticate();
     }
     if (!after_start) return StartServe();
+  });
+}
+
+// As the CLI (control::ControlClient): the gateway token of the config goes only to a process that is llmdesk
+// (checked off the UI thread: it reads /proc). Then one authenticated request tells whether the stack accepts it.
+void StackLink::Authenticate() {
+  const std::string token = config_.gateway.token.value_or("");
+  const QString host = QString::fromStdString(config_.gateway.host);
+  const int port = config_.gateway.port;
+  if (token.empty()) return CheckAccess();
+  RunInBackground<Status>(
+      this, [port] { return control::VerifyLlmdeskListener(port); },
+      [this, host, port, token](Status peer) {
+        if (shutting_down_) return;
+        if (!peer.ok()) {
+          if (on_failed) on_failed("Not sending the gateway token: " + QString::fromStdString(peer.message()));
+          return;
+        }
+        api_.SetEndpoint(host, port, token, /*send_token=*/true);
+        CheckAccess();
+      });
+}
+
+void StackLink::CheckAccess() {
+  api_.Get("/api/stack", [this](Result<Json> stack) {
+    if (shutting_down_) return;
+    const bool has_token = config_.gateway.token.has_value() && !config_.gateway.token->empty();
+    const QString file = config_file().isEmpty() ? QString("the built-in defaults") : config_file();
+    if (stack.status().code() == Status::Code::kPermissionDenied) {
+      if (on_failed)
+        on_failed(has_token ? QString("The llmdesk at %1 (pid %2) refused the gateway token from %3: %4. Set "
+                                      "gateway.token there to the running stack's token.")
+                                  .arg(api_.base_url()).arg(daemon_pid_).arg(file, QString::fromStdString(stack.status().message()))
+                            : QString("The llmdesk at %1 (pid %2) asks for a gateway token, and %3 sets none: %4. Set "
+                                      "gateway.token to the running stack's token.")
+                                  .arg(api_.base_url()).arg(daemon_pid_).arg(file, QString::fromStdString(stack.status().message())));
+      return;
+    }
+    if (!stack.ok()) {
+      if (on_failed) on_failed("The llmdesk at " + api_.base_url() + " does not answer: " + QString::fromStdString(stack.status().message()));
+      return;
+    }
+    stack_status_ = *stack;
+    ready_ = true;
+    if (on_status)
+      on_status(started_ ? QString("started llmdesk serve (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url())
+                         : QString("attached to llmdesk (pid %1) at %2").arg(daemon_pid_).arg(api_.base_url()));
+    if (on_ready) on_ready();
+  });
+}
+
+void StackLink::Reload(std::function<void(Result<std::vector<std::string>>)> done) {
+  api_.Post("/api/config/reload", Json::object(), [this, done = std::move(done)](Result<Json> report) {
+    if (!report.ok()) return done(report.status());
+    Json shown = *report;
+    shown.erase("warnings");  // the Settings tab lists the config's warnings at their lines already
+    std::vector<std::string> lines = control::ReloadReportLines(shown);
+    if (!config_path_) return done(std::move(lines));
+    const std::string path = *config_path_;
+    RunInBackground<config::LoadResult>(
+        this, [path] { return config::LoadFile(path, config::ProcessEnv()); },
+        [this, lines = std::move(lines), done](config::LoadResult loaded) {
+          if (loaded.ok()) {
+            // The listeners keep running where they are until the stack restarts (the report says so).
+            loaded.config.gateway = config_.gateway;
+            loaded.config.tool_server = config_.tool_server;
+            config_ = std::move(loaded.config);
+            diagnostics_ = std::move(loaded.diagnostics);
+          }
+          done(lines);
+        });
   });
 }
 

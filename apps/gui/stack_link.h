@@ -4,8 +4,10 @@
 // tab needs them) and, at Shutdown, stops what it started (SIGTERM; SIGKILL after a grace period).
 // Everything is asynchronous on the UI thread: callbacks report progress, readiness and failures.
 //
-// The gateway token is sent only to a daemon this link started (it then knows who holds the port); to attach
-// with a token to a daemon started elsewhere, the user runs `llmdesk status` first (future work: peer check).
+// The gateway token (gateway.token of the config, as the CLI reads it) is sent once the process on the control
+// API's port is verified to be llmdesk (control::VerifyLlmdeskListener, as control::ControlClient does); a stack
+// that refuses it (401/403 on GET /api/stack) ends in on_failed with a message that says so and what to do.
+// Reload() re-reads the config after the Settings tab saved it and asks the stack to apply it.
 #pragma once
 
 #include <QObject>
@@ -41,6 +43,10 @@ class StackLink : public QObject {
   qint64 serve_pid() const;       // the daemon's PID (ours or attached), 0 before ready
   bool ready() const { return ready_; }
   const config::Config& config() const { return config_; }
+  const Json& stack_status() const { return stack_status_; }  // GET /api/stack: listeners with their bound ports
+  // Asks the stack to re-read its config file (POST /api/config/reload), then re-reads it here too (off the UI
+  // thread); `done` gets the report's lines, or the refusal.
+  void Reload(std::function<void(Result<std::vector<std::string>>)> done);
   const std::vector<config::Diagnostic>& diagnostics() const { return diagnostics_; }
   QString config_file() const;    // the file the config came from ("" = built-in defaults)
 
@@ -50,6 +56,8 @@ class StackLink : public QObject {
 
  private:
   void Probe(bool after_start);
+  void Authenticate();
+  void CheckAccess();
   void StartServe();
   void ServeOutput();
   void ServeExited(int code);
@@ -59,6 +67,7 @@ class StackLink : public QObject {
   config::Config config_;
   std::vector<config::Diagnostic> diagnostics_;
   std::optional<std::string> config_path_;
+  Json stack_status_;
   QProcess* serve_ = nullptr;
   QString serve_tail_;  // the serve's last output lines, for a failure message
   bool started_ = false, ready_ = false, shutting_down_ = false;

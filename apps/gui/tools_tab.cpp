@@ -62,6 +62,7 @@ ToolsTab::ToolsTab(ControlApi& api, QWidget* parent) : QWidget(parent), api_(api
   result_ = new QPlainTextEdit;
   result_->setObjectName("toolResult");
   result_->setReadOnly(true);
+  result_->setPlaceholderText("Fill in the arguments and press Run: the tool's result appears here.");
   result_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   layout->addWidget(result_, 1);
   split->addWidget(right);

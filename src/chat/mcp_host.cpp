@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <map>
 
+#include "common/json_read.h"
+
 namespace llmdesk::chat {
 namespace {
 
@@ -252,7 +254,7 @@ ServerState McpHost::StateOf(const Server& s) const {
   state.connected = s.client != nullptr;
   state.state = state.connected ? "connected" : (s.failures == 0 ? "connecting" : "error");
   state.error = s.error;
-  for (const auto& t : s.tools) state.tools.push_back({t.value("name", ""), t.value("description", "")});
+  for (const auto& t : s.tools) state.tools.push_back({JsonString(t, "name"), JsonString(t, "description")});
   state.attempts = static_cast<int>(s.attempt);
   state.failures = s.failures;
   state.backoff = s.backoff;
@@ -278,7 +280,7 @@ bool McpHost::WaitFor(const std::function<bool(const std::vector<ServerState>&)>
 
 Approval McpHost::ApprovalFor(const ToolInfo& tool, const Json& annotations) const {
   if (auto* a = FindFor(chat_.tool_approval, tool)) return FromConfig(*a);
-  if (annotations.is_object() && annotations.value("readOnlyHint", false)) return Approval::kAuto;
+  if (JsonBool(annotations, "readOnlyHint")) return Approval::kAuto;
   return FromConfig(chat_.approval);
 }
 
@@ -299,13 +301,13 @@ std::vector<ToolInfo> McpHost::Tools() {
   std::map<std::string, int> seen;
   for (const auto& s : servers_)
     if (s->client)
-      for (const auto& t : s->tools) ++seen[t.value("name", "")];
+      for (const auto& t : s->tools) ++seen[JsonString(t, "name")];
   std::vector<ToolInfo> out;
   for (const auto& s : servers_) {
     if (!s->client) continue;
     for (const auto& t : s->tools) {
       ToolInfo info;
-      info.tool = t.value("name", "");
+      info.tool = JsonString(t, "name");
       info.server = s->hosted.spec.name;
       info.name = seen[info.tool] > 1 ? info.server + "__" + info.tool : info.tool;
       auto spec = llm::FromMcpTool(t);

@@ -116,6 +116,7 @@ nlohmann::json ToJson(const Config& c) {
   j["gateway"] = listener(c.gateway);
   j["gateway"]["max_loaded"] = c.gateway.max_loaded;
   j["gateway"]["queue"] = c.gateway.queue;
+  j["gateway"]["cors_origins"] = c.gateway.cors_origins;
   j["tool_server"] = listener(c.tool_server);
   j["tool_server"]["tools"] = c.tool_server.tools;
   j["ports"] = {{"on_conflict", ToString(c.ports.on_conflict)},
@@ -136,6 +137,7 @@ nlohmann::json ToJson(const Config& c) {
     e["stop_grace"] = m.stop_grace_s;
     if (!m.device.empty()) e["device"] = m.device;
     e["gpu_layers"] = m.gpu_layers;
+    if (!m.rpc.empty()) e["rpc"] = m.rpc;  // issue 14: RPC workers
     j["models"][m.name] = e;
   }
   if (!c.hub.url.empty()) j["models"]["hub_url"] = c.hub.url;  // as written in the file: models.hub_url

@@ -58,6 +58,9 @@ struct ListenerConfig {
 struct GatewayConfig : ListenerConfig {
   int max_loaded = 0;  // gateway.max_loaded: spawned models running at once; 0 = no bound (LRU unload beyond)
   int queue = 64;      // gateway.queue: requests per model waiting for it (start, swap); 429 beyond
+  // gateway.cors_origins: browser origins ("https://app.example:8443", exactly as browsers send them) that
+  // may call /v1 (CORS preflight answered, Access-Control-Allow-Origin set); any other foreign Origin is 403.
+  std::vector<std::string> cors_origins;
 };
 
 struct ToolServerConfig : ListenerConfig {
@@ -103,6 +106,13 @@ struct ModelConfig {
   std::string device;
   std::string gpu_layers = "auto";
   Location device_where;             // the `device:` value, for device errors (config check, start)
+  // ---- RPC workers (issue 14) ----
+  // `rpc: [host:port, ...]` (kLocal only): llama.cpp RPC workers the engine splits the model over
+  // (llama-server --rpc a,b); the manager checks that each answers before it starts the engine.
+  std::vector<std::string> rpc;
+  // Set by `llmdesk rpc-worker`, not a YAML key: non-empty = this backend is a ggml-rpc-server bound to
+  // this address; its readiness and health are the RPC HELLO handshake instead of HTTP.
+  std::string rpc_server_host;
 };
 
 // The name of llmdesk's own tool server among the chat's MCP servers: not available to mcp_servers entries.

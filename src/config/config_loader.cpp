@@ -143,12 +143,40 @@ void ParseListener(YamlReader& r, const YAML::Node& node, const std::string& key
             "could use it; set " + key + ".token (e.g. token: ${LLMDESK_TOKEN}) or bind 127.0.0.1");
 }
 
-// gateway: the listener keys plus the gateway's own (max_loaded, queue).
+// What is wrong with a gateway.cors_origins entry, or nullopt: browsers send `scheme://host[:port]`, lowercase,
+// without a path, and the entry is compared with that text exactly.
+std::optional<std::string> OriginProblem(std::string_view origin) {
+  if (origin == "*" || origin == "null")
+    return "it would let any web page use the gateway; name each origin, e.g. https://app.example";
+  const size_t sep = origin.find("://");
+  if (sep == std::string_view::npos || sep == 0) return "expected scheme://host[:port], e.g. https://app.example:8443";
+  const std::string_view scheme = origin.substr(0, sep), rest = origin.substr(sep + 3);
+  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (char c : scheme)
+    if (!lower_alnum(c) && c != '+' && c != '-' && c != '.') return "the scheme must be lowercase letters, e.g. https";
+  if (rest.empty()) return "no host after '" + std::string(scheme) + "://'";
+  if (rest.find('/') != std::string_view::npos) return "an origin has no path and no trailing '/' (browsers send none)";
+  for (char c : rest)
+    if (!lower_alnum(c) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
+      return "the host must be lowercase (browsers send it so), with an optional :port";
+  return std::nullopt;
+}
+
+// gateway: the listener keys plus the gateway's own (max_loaded, queue, cors_origins).
 void ParseGateway(YamlReader& r, const YAML::Node& node, GatewayConfig& out) {
-  ParseListener(r, node, "gateway", out, {"max_loaded", "queue"});
+  ParseListener(r, node, "gateway", out, {"max_loaded", "queue", "cors_origins"});
   if (!node.IsMap()) return;
   if (node["max_loaded"]) out.max_loaded = r.Int(node["max_loaded"], "gateway.max_loaded", 0, 1000).value_or(0);
   if (node["queue"]) out.queue = r.Int(node["queue"], "gateway.queue", 1, 100000).value_or(64);
+  if (!node["cors_origins"]) return;
+  auto origins = r.ExpandedList(node["cors_origins"], "gateway.cors_origins");
+  if (!origins) return;
+  for (size_t i = 0; i < origins->size(); ++i) {
+    if (auto problem = OriginProblem((*origins)[i]))
+      r.Error(node["cors_origins"][i], "gateway.cors_origins", "'" + Shown((*origins)[i]) + "': " + *problem);
+    else
+      out.cors_origins.push_back((*origins)[i]);
+  }
 }
 
 void ParseToolServer(YamlReader& r, const YAML::Node& node, ToolServerConfig& out) {
@@ -197,7 +225,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   m.where = r.Loc(key_node);
   if (node.IsNull()) return;  // `default:` with nothing: a placeholder, rejected at start
   std::vector<std::string> keys = {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
-                                   "startup_timeout", "stop_grace", "api_key"};
+                                   "startup_timeout", "stop_grace", "api_key", "rpc"};
   keys.insert(keys.end(), detail::kPlacementKeys.begin(), detail::kPlacementKeys.end());
   if (!r.CheckMap(node, key, keys)) return;
   auto get = [&](const char* k) { return node[k]; };
@@ -243,6 +271,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
     m.startup_timeout_s = r.Number(get("startup_timeout"), key + ".startup_timeout", 0.1, 86400).value_or(300);
   if (get("stop_grace")) m.stop_grace_s = r.Number(get("stop_grace"), key + ".stop_grace", 0, 3600).value_or(10);
   detail::ParseModelPlacement(r, node, key, m);
+  if (get("rpc")) detail::ParseRpcWorkers(r, get("rpc"), key + ".rpc", m);
 
   int sources = !m.model.empty() + !m.hf.empty() + !m.url.empty();
   if (!m.api_key.empty() && m.url.empty())
@@ -254,6 +283,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   std::error_code ec;  // the path is the user's: never the throwing overloads
   if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model, ec))
     r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
+  detail::CheckRpcWorkers(r, node, key, m);
 }
 
 // Two listeners on one port can never both start: name both places.

@@ -23,5 +23,9 @@ void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out);
 // exists is not known here (it takes the engine): `config check` asks engine::CheckModelDevices.
 inline const std::vector<std::string> kPlacementKeys = {"device", "gpu_layers"};
 void ParseModelPlacement(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& out);
+// `models.NAME.rpc: [host:port, ...]` (config_rpc.cpp), and the checks that need the whole entry
+// (rpc is for a spawned llama-server only; --rpc belongs in rpc:, not in args).
+void ParseRpcWorkers(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& m);
+void CheckRpcWorkers(YamlReader& r, const YAML::Node& node, const std::string& key, const ModelConfig& m);
 
 }  // namespace llmdesk::config::detail

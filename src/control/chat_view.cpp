@@ -2,29 +2,19 @@
 // JSON defensively: the events come over a socket.
 #include "control/control.h"
 
+#include "common/json_read.h"
+
 namespace llmdesk::control {
 namespace {
 
 using Json = nlohmann::json;
 
-std::string Str(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-int64_t Int(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-bool Bool(const Json& d, const char* key) {
-  auto it = d.find(key);
-  return it != d.end() && it->is_boolean() && it->get<bool>();
-}
 std::string Dump(const Json& d, const char* key) {
   auto it = d.find(key);
   return it == d.end() ? std::string("{}") : it->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 std::string KindOf(const std::string& event, const Json& data) {
-  std::string kind = Str(data, "kind");
+  std::string kind = JsonString(data, "kind");
   return kind.empty() ? event : kind;
 }
 
@@ -32,34 +22,36 @@ std::string KindOf(const std::string& event, const Json& data) {
 
 std::string ChatEventLine(const std::string& event, const Json& data) {
   if (!data.is_object()) return "";
-  if (event == "failed") return "error: " + Str(data, "message");
+  if (event == "failed") return "error: " + JsonString(data, "message");
   const std::string kind = KindOf(event, data);
   if (kind == "backend") {
-    const std::string state = Str(data, "state"), name = Str(data, "backend");
-    const int64_t port = Int(data, "port");
-    if (data.contains("stage")) return name + ": " + Str(data, "stage");
+    const std::string state = JsonString(data, "state"), name = JsonString(data, "backend");
+    const int64_t port = JsonInt(data, "port");
+    if (data.contains("warning")) return name + ": warning: " + JsonString(data, "warning");
+    if (data.contains("stage")) return name + ": " + JsonString(data, "stage");
     if (state == "starting") return "starting " + name + (port ? " on port " + std::to_string(port) : "");
     if (state == "ready") return name + " is ready on port " + std::to_string(port);
-    if (state == "failed") return name + " failed: " + Str(data, "reason");
+    if (state == "failed") return name + " failed: " + JsonString(data, "reason");
     return "";
   }
-  if (kind == "tool_call") return "calling " + Str(data, "tool") + " " + Dump(data, "arguments");
+  if (kind == "tool_call") return "calling " + JsonString(data, "tool") + " " + Dump(data, "arguments");
   if (kind == "tool_result") {
-    std::string text = Str(data, "text");
+    std::string text = JsonString(data, "text");
     if (text.size() > 200) text = text.substr(0, 200) + "…";
-    return Str(data, "tool") + (Bool(data, "is_error") ? " failed: " : " → ") + text + " (" +
-           std::to_string(Int(data, "duration_ms")) + " ms)";
+    return JsonString(data, "tool") + (JsonBool(data, "is_error") ? " failed: " : " → ") + text + " (" +
+           std::to_string(JsonInt(data, "duration_ms")) + " ms)";
   }
-  if (kind == "approval_needed") return Str(data, "tool") + " needs approval: " + Dump(data, "arguments");
+  if (kind == "approval_needed") return JsonString(data, "tool") + " needs approval: " + Dump(data, "arguments");
   if (kind == "cancelled") return "cancelled";
-  if (kind == "error") return "error: " + Str(data, "text");
+  if (kind == "error") return "error: " + JsonString(data, "text");
+  if (kind == "warning") return "warning: " + JsonString(data, "text");
   return "";
 }
 
 bool ChatEventIsOngoing(const std::string& event, const Json& data) {
   if (!data.is_object()) return false;
   const std::string kind = KindOf(event, data);
-  if (kind == "backend") return data.contains("stage") || Str(data, "state") == "starting";
+  if (kind == "backend") return data.contains("stage") || JsonString(data, "state") == "starting";
   return kind == "tool_call" || kind == "approval_needed" || kind == "request_sent";
 }
 

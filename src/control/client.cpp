@@ -19,7 +19,9 @@ std::string ConnectHost(const std::string& host) {
   return host;
 }
 
-Status FromHttp(int status, const std::string& body, const std::string& what) {
+}  // namespace
+
+Status StatusFromHttp(int status, const std::string& body, const std::string& what) {
   std::string message = what + ": HTTP " + std::to_string(status);
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
@@ -40,7 +42,19 @@ Status FromHttp(int status, const std::string& body, const std::string& what) {
   }
 }
 
-}  // namespace
+Status VerifyLlmdeskListener(int port) {
+  auto holder = net::FindPortHolder(port);
+  if (!holder) return Status::Unavailable("nothing listens on port " + std::to_string(port));
+  const std::string who = "port " + std::to_string(port) + " " + holder->Describe();
+  if (!holder->pid)
+    return Status::PermissionDenied(who + "; not sending it the gateway token (is llmdesk running as another user?)");
+  std::error_code ec, self_ec;
+  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(*holder->pid) + "/exe", ec);
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", self_ec);
+  const bool ours = !ec && ((!self_ec && exe == self) || exe.filename().string().rfind("llmdesk", 0) == 0);
+  if (!ours) return Status::PermissionDenied(who + ", which is not llmdesk; the gateway token is not sent to it");
+  return Status::Ok();
+}
 
 ControlClient::ControlClient(const config::ListenerConfig& gateway)
     : ControlClient(gateway.host, gateway.port, gateway.token.value_or("")) {}
@@ -56,16 +70,10 @@ std::string ControlClient::url() const {
 
 Status ControlClient::VerifyPeer() {
   if (peer_verified_) return Status::Ok();
-  auto holder = net::FindPortHolder(port_);
-  if (!holder) return Status::Unavailable("no llmdesk serve answers on " + url() + " (nothing listens there)");
-  const std::string who = "port " + std::to_string(port_) + " " + holder->Describe();
-  if (!holder->pid)
-    return Status::PermissionDenied(who + "; not sending it the gateway token (is llmdesk running as another user?)");
-  std::error_code ec, self_ec;
-  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(*holder->pid) + "/exe", ec);
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", self_ec);
-  const bool ours = !ec && ((!self_ec && exe == self) || exe.filename().string().rfind("llmdesk", 0) == 0);
-  if (!ours) return Status::PermissionDenied(who + ", which is not llmdesk; the gateway token is not sent to it");
+  Status s = VerifyLlmdeskListener(port_);
+  if (s.code() == Status::Code::kUnavailable)
+    return Status::Unavailable("no llmdesk serve answers on " + url() + " (nothing listens there)");
+  if (!s.ok()) return s;
   peer_verified_ = true;
   return Status::Ok();
 }
@@ -89,7 +97,7 @@ Result<Json> ControlClient::Request(const std::string& method, const std::string
   }
   auto res = http_->Send(req);
   if (!res.ok()) return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + res.status().message() + ")");
-  if (res->status < 200 || res->status >= 300) return FromHttp(res->status, res->body, method + " " + path);
+  if (res->status < 200 || res->status >= 300) return StatusFromHttp(res->status, res->body, method + " " + path);
   Json j = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::FailedPrecondition(url() + path + " did not answer JSON; is it llmdesk?");
   return j;
@@ -120,6 +128,9 @@ Result<Json> ControlClient::Logs(const std::string& name, size_t lines) {
 }
 Result<Json> ControlClient::McpServers() { return Request("GET", "/api/mcp/servers"); }
 
+Result<Json> ControlClient::StackStatus() { return Request("GET", "/api/stack"); }
+Result<Json> ControlClient::ReloadConfig() { return Request("POST", "/api/config/reload"); }
+
 Result<Json> ControlClient::Ports() { return Request("GET", "/api/ports"); }
 
 Status ControlClient::FollowLogs(const std::string& name, size_t lines, const Handler& on_data,
@@ -148,7 +159,7 @@ Status ControlClient::Approve(const std::string& run, const std::string& call_id
   req.timeout = std::chrono::seconds(10);
   auto res = http_->Send(req);
   if (!res.ok()) return res.status();
-  if (res->status != 200) return FromHttp(res->status, res->body, "POST " + req.url);
+  if (res->status != 200) return StatusFromHttp(res->status, res->body, "POST " + req.url);
   return Status::Ok();
 }
 
@@ -199,7 +210,7 @@ Status ControlClient::Stream(const std::string& method, const std::string& path,
     if (status == 200) return Status::Ok();  // the server ended the stream (it is stopping)
     return Status::Unavailable("no llmdesk serve answers on " + url() + " (" + done.message() + ")");
   }
-  if (status != 200) return FromHttp(status, error_body, method + " " + path);
+  if (status != 200) return StatusFromHttp(status, error_body, method + " " + path);
   return Status::Ok();
 }
 

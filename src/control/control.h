@@ -26,6 +26,12 @@
 //   GET  /api/history, GET|DELETE /api/history/{id}   the chat history (store::History)
 //   GET  /api/mcp/servers                 [chat::ToJson(ServerState)...]: the MCP host's servers, their state
 //                                         and tools (when ServerOptions::mcp is set; 404 otherwise)
+//   GET  /api/stack                       {pid, version, config, listeners: [{name, url, configured_port, port}]}:
+//                                         the control API's own listener ("gateway") and the others the stack
+//                                         runs (ServerOptions::listeners: "tool server") with the ports they bound
+//   POST /api/config/reload               re-reads and applies the config file (ServerOptions::reload; 404 without):
+//                                         200 + ReloadReport JSON; 400 (InvalidArgument) with every error as
+//                                         file:line:col when the file is invalid, and nothing changed
 //   GET  /api/tools                       [{name, server, tool, description, input_schema, approval, timeout_ms}]
 //   POST /api/tools/call                  {name, arguments} -> {text, is_error, result, duration_ms}; 403 for a
 //                                         tool the config denies, 404 unknown, 502 when its server fails
@@ -83,7 +89,8 @@ namespace llmdesk::control {
 
 // ---- JSON shapes (shared by the server, the client, the CLI and the GUI) ----------------------------
 // BackendStatus: {name, kind, state, configured_port, port, pid, restarts, reason, progress, url,
-//                 log_file, since, label?, placement?: {device, layers_offloaded, layers_total, device_mib, note}}
+//                 log_file, since, [label], [rpc_workers: [{address, state, detail}]],
+//                 [placement: {device, layers_offloaded, layers_total, device_mib, note}]}
 nlohmann::json ToJson(const manager::BackendStatus& status);
 Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j);
 // Where a model runs, in words: "on Vulkan0: 5/5 layers, 110 MiB on the device"; "" before the engine said.
@@ -95,7 +102,40 @@ nlohmann::json ToJson(const manager::Event& event);
 const char* KindName(manager::Event::Kind kind);
 std::optional<manager::State> StateFromString(const std::string& text);
 
+// ---- Config reload (POST /api/config/reload, `llmdesk config reload`, SIGHUP on up/serve) --------------------
+struct ReloadReport {
+  std::string file;                        // the file that was re-read
+  manager::ReconfigureResult backends;     // added, removed, restarted, updated, unchanged
+  std::vector<std::string> applied;        // other settings now in force: "ports.range: 10500-10999 -> ..."
+  std::vector<std::string> needs_restart;  // changed in the file, NOT applied: "gateway.port: 8760 -> 8761"
+  std::vector<std::string> warnings;       // the config's warnings (file:line:col: warning: ...)
+};
+// {file, added, removed, restarted, updated, unchanged, applied, needs_restart, warnings}
+nlohmann::json ToJson(const ReloadReport& report);
+// What a person reads about a reload, from that JSON (the CLI and the desktop app print the same):
+// "reloaded FILE", "added: a, b", ..., "needs a restart of the stack: gateway.port: 8760 -> 8761".
+std::vector<std::string> ReloadReportLines(const nlohmann::json& report);
+
+// ---- Status of HTTP replies (the ControlClient and the desktop app's asynchronous client) ------------------
+// The Status for a non-2xx reply: the server's {"error":{"message"}} (else "WHAT: HTTP N: body...") with the
+// code that matches the HTTP status (400 InvalidArgument, 401/403 PermissionDenied, 404 NotFound, 409
+// FailedPrecondition, 503 Unavailable, 504 Timeout, others Internal).
+Status StatusFromHttp(int http_status, const std::string& body, const std::string& what);
+
+// Whether the process listening on `port` is llmdesk (its /proc/PID/exe is the running program, or its name starts
+// with "llmdesk"): the gateway token goes to nothing else. Unavailable when nothing listens there; PermissionDenied
+// naming the holder otherwise. Reads /proc: call it off a UI thread.
+Status VerifyLlmdeskListener(int port);
+
 // ---- Server -------------------------------------------------------------------------------------------
+// A listener of the stack other than the control API's own, for GET /api/stack.
+struct ListenerStatus {
+  std::string name;         // "tool server"
+  std::string url;          // http://127.0.0.1:8763/mcp
+  int configured_port = 0;  // from the config
+  int port = 0;             // bound (differs after a fallback)
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8760;                      // 0 = any free port (tests)
@@ -108,6 +148,10 @@ struct ServerOptions {
   store::History* history = nullptr;    // serves /api/history when set
   chat::McpHost* mcp = nullptr;         // serves /api/mcp/servers when set (must outlive the server)
   chat::ToolHost* tools = nullptr;      // serves /api/tools when set (must outlive the server)
+  int configured_port = 0;              // the config's gateway.port, for GET /api/stack (0 = `port`)
+  std::vector<ListenerStatus> listeners;  // the stack's other listeners, for GET /api/stack
+  // Serves POST /api/config/reload when set (called on a worker thread, one request at a time by the caller).
+  std::function<Result<ReloadReport>()> reload;
 };
 
 class ControlServer {
@@ -145,6 +189,8 @@ class ControlClient {
   Result<nlohmann::json> Logs(const std::string& name, size_t lines);
   Result<nlohmann::json> Ports();
   Result<nlohmann::json> McpServers();  // GET /api/mcp/servers
+  Result<nlohmann::json> StackStatus();  // GET /api/stack
+  Result<nlohmann::json> ReloadConfig();  // POST /api/config/reload: the ReloadReport JSON
   // SSE streams: calls on_data(event_name, data_json) per event until it returns false, the stream
   // ends or `cancel` becomes true (noticed within 50 ms).
   Status FollowLogs(const std::string& name, size_t lines,
@@ -206,7 +252,7 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
 // ---- Chat event lines (chat_view.cpp) -----------------------------------------------------------------------
 // The one-line progress text for a /api/chat SSE event (`event` name, `data` JSON), as the CLI prints it and
 // the desktop app shows it: "starting default on port 10500", "default: loading model", "calling calculator
-// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "error: ..."; "" for events that are not progress
+// {\"expression\":\"2+2\"}", "calculator → 4 (3 ms)", "warning: ...", "error: ..."; "" for events that are not progress
 // (tokens, the final answer, run ids). Same wording as chat::ProgressLine, which works on typed events.
 std::string ChatEventLine(const std::string& event, const nlohmann::json& data);
 // True while the line describes something still under way (a backend starting or loading, a tool running),

@@ -84,6 +84,7 @@ struct ControlServer::Impl {
 
   void Routes();
   void BackendRoutes();
+  void StackRoutes();  // GET /api/stack, POST /api/config/reload
   Response Logs(Request& req);
 };
 
@@ -198,6 +199,24 @@ Response ControlServer::Impl::Logs(Request& req) {
   });
 }
 
+void ControlServer::Impl::StackRoutes() {
+  http->Route("GET", "/api/stack", [this](Request&) {
+    Json listeners = Json::array();
+    listeners.push_back({{"name", "gateway"}, {"url", http->url()},
+                         {"configured_port", options.configured_port ? options.configured_port : options.port},
+                         {"port", http->port()}});
+    for (const auto& l : options.listeners)
+      listeners.push_back({{"name", l.name}, {"url", l.url}, {"configured_port", l.configured_port}, {"port", l.port}});
+    return Response::Json(200, {{"pid", ::getpid()}, {"version", LLMDESK_VERSION},
+                                {"config", manager.config().source}, {"listeners", listeners}});
+  });
+  if (!options.reload) return;
+  http->Route("POST", "/api/config/reload", [this](Request&) {
+    auto report = options.reload();
+    return report.ok() ? Response::Json(200, ToJson(*report)) : StatusResponse(report.status());
+  });
+}
+
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& manager, ServerOptions options) {
   auto impl = std::make_unique<Impl>(manager, std::move(options));
   const ServerOptions& o = impl->options;
@@ -226,6 +245,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(manager::Manager& ma
     });
   }
   if (o.tools) RegisterToolRoutes(*impl->http, *o.tools);
+  impl->StackRoutes();
   if (o.add_routes) o.add_routes(*impl->http);
   if (Status bound = impl->http->Bind(); !bound.ok()) {
     return Status::Unavailable("cannot start the control API: " + bound.message() + " (or set gateway.port in the config)");

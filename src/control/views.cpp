@@ -66,6 +66,34 @@ manager::Placement PlacementFromJson(const nlohmann::json& j) {
   p.layers_total = integer("layers_total");
   p.device_mib = j.contains("device_mib") && j["device_mib"].is_number() ? j["device_mib"].get<double>() : 0;
   return p;
+// Issue 14: a backend's RPC workers, [{address, state, detail}] in config order.
+nlohmann::json RpcWorkersJson(const std::vector<manager::RpcWorkerStatus>& workers) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& w : workers) list.push_back({{"address", w.address}, {"state", w.state}, {"detail", w.detail}});
+  return list;
+}
+
+std::vector<manager::RpcWorkerStatus> RpcWorkersFromJson(const nlohmann::json& list) {
+  std::vector<manager::RpcWorkerStatus> out;
+  if (!list.is_array()) return out;
+  auto text = [](const nlohmann::json& j, const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  for (const auto& j : list)
+    if (j.is_object()) out.push_back({text(j, "address"), text(j, "state"), text(j, "detail")});
+  return out;
+}
+
+// One line per RPC worker under its backend's row: "  rpc 10.0.0.5:50052  answering  protocol 6.0.0, 1 device".
+// While the engine runs, its workers serve it (the state is the check made before it started).
+std::string FormatRpcWorkerLines(const manager::BackendStatus& s) {
+  std::string out;
+  for (const auto& w : s.rpc_workers) {
+    std::string state = w.state;
+    if (s.state == manager::State::kReady && w.state == "answering") state = "in use";
+    out += fmt::format("{:<16} rpc {:<21} {:<12} {}\n", "", w.address, state, w.detail);
+  }
+  return out;
 }
 
 }  // namespace
@@ -112,6 +140,7 @@ nlohmann::json ToJson(const manager::BackendStatus& s) {
   j["since"] = s.since ? nlohmann::json(Rfc3339(*s.since)) : nlohmann::json(nullptr);
   if (!s.label.empty()) j["label"] = s.label;
   if (!s.placement.device.empty() || !s.placement.note.empty()) j["placement"] = PlacementJson(s.placement);
+  if (!s.rpc_workers.empty()) j["rpc_workers"] = RpcWorkersJson(s.rpc_workers);
   return j;
 }
 
@@ -135,6 +164,7 @@ Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j) {
     s.log_file = j.value("log_file", "");
     if (j.contains("label") && j["label"].is_string()) s.label = j["label"].get<std::string>();
     if (j.contains("placement")) s.placement = PlacementFromJson(j["placement"]);
+    if (j.contains("rpc_workers")) s.rpc_workers = RpcWorkersFromJson(j["rpc_workers"]);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("backend status has a field of the wrong type: ") + e.what());
   }
@@ -208,6 +238,7 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
     if (!s.label.empty()) out += fmt::format("{:<16} ({})\n", "", s.label);  // the demo model says what it is
     if (auto where = FormatPlacement(s.placement); !where.empty()) out += fmt::format("{:<16} {}\n", "", where);
     if (!s.placement.note.empty()) out += fmt::format("{:<16} note: {}\n", "", s.placement.note);
+    out += FormatRpcWorkerLines(s);
   }
   return out;
 }

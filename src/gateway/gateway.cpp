@@ -1,6 +1,8 @@
 // Gateway (contract in gateway.h): routes, /v1/models, request parsing and routing, errors.
 #include "gateway/gateway.h"
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
 
 #include "gateway/impl.h"
@@ -20,6 +22,36 @@ const char* TypeFor(int status) {
     case 429: return "rate_limit_error";
     default: return status >= 500 ? "server_error" : "invalid_request_error";
   }
+}
+
+// A client's text in a message: as is when short, else its start (a 30 MB model name is not echoed back).
+std::string Shown(std::string_view text) {
+  constexpr size_t kMax = 200;
+  if (text.size() <= kMax) return std::string(text);
+  return std::string(text.substr(0, kMax)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+// Nesting deeper than any OpenAI request needs is refused: the agent loop re-serialises parts of the body,
+// and serialising recurses.
+constexpr int kMaxDepth = 64;
+
+// Why a member of the body has the wrong type, or "" (checked before anything is sent upstream).
+std::string TypeProblem(const Json& body, const std::string& route) {
+  auto has = [&](const char* key) { return body.contains(key) && !body[key].is_null(); };
+  if (has("stream") && !body["stream"].is_boolean()) return "\"stream\" must be true or false";
+  for (const char* key : {"max_tokens", "max_completion_tokens", "n"})
+    if (has(key) && !(body[key].is_number_integer() && body[key].get<int64_t>() >= 0))
+      return std::string("\"") + key + "\" must be a non-negative integer";
+  if (has("llmdesk") && !body["llmdesk"].is_object()) return "\"llmdesk\" must be an object, e.g. {\"tools\": \"auto\"}";
+  if (has("tools") && !body["tools"].is_array()) return "\"tools\" must be an array of tool definitions";
+  if (route == "chat/completions") {
+    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+      return "\"messages\" must be a non-empty array of {\"role\", \"content\"}";
+    for (const auto& m : body["messages"])
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+        return "every message must be an object with a string \"role\" (system, user, assistant or tool)";
+  }
+  return "";
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
@@ -43,8 +75,8 @@ net::Response ErrorResponse(int status, const std::string& message, const std::s
 
 net::Response ErrorResponse(const Status& s) {
   switch (s.code()) {
-    case Status::Code::kFailedPrecondition:  // the scheduler's queue is full
-      return ErrorResponse(429, s.message(), "queue_full").SetHeader("Retry-After", "1");
+    case Status::Code::kFailedPrecondition:  // the scheduler's queue is full (Connect adds Retry-After)
+      return ErrorResponse(429, s.message(), "queue_full");
     case Status::Code::kNotFound: return ErrorResponse(404, s.message(), "model_not_found");
     case Status::Code::kInvalidArgument: return ErrorResponse(400, s.message(), "invalid_request");
     case Status::Code::kTimeout: return ErrorResponse(504, s.message(), "timeout");
@@ -70,16 +102,68 @@ void Gateway::Shutdown() { impl_->shutdown.Cancel(); }
 
 void Gateway::Register(net::HttpServer& server) {
   Impl* p = impl_.get();
-  server.Route("GET", "/v1/models", [p](net::Request&) { return p->Models(""); });
-  server.Route("GET", "/v1/models/{id}", [p](net::Request& req) { return p->Models(req.Param("id")); });
-  const net::RouteOptions body_limit{.max_body_bytes = p->options.max_body_bytes};
+  const auto& cors = p->manager.config().gateway.cors_origins;
+  auto with_cors = [p](net::Handler handler) {
+    return [p, handler = std::move(handler)](net::Request& req) {
+      net::Response res = handler(req);
+      if (!res.deferred()) {
+        p->AllowOrigin(req, res);
+        return res;
+      }
+      return net::Response::Defer([p, &req, work = std::move(res.defer_work())] {
+        net::Response out = work();
+        p->AllowOrigin(req, out);
+        return out;
+      });
+    };
+  };
+  // Inline (they never block): the model list and /metrics answer even while every pool worker carries a stream.
+  const net::RouteOptions v1{.inline_handler = true, .allowed_origins = cors};
+  server.Route("GET", "/v1/models", with_cors([p](net::Request&) { return p->Models(""); }), v1);
+  server.Route("GET", "/v1/models/{id}", with_cors([p](net::Request& req) { return p->Models(req.Param("id")); }), v1);
+  // Inline: Dispatch decides on the IO thread and defers to the pool whatever may block.
+  const net::RouteOptions post{.inline_handler = true, .max_body_bytes = p->options.max_body_bytes, .allowed_origins = cors};
   for (const char* route : {"chat/completions", "completions", "embeddings"})
-    server.Route("POST", std::string("/v1/") + route, [p, route = std::string(route)](net::Request& req) {
-      return p->Handle(req, route);
-    }, body_limit);
+    server.Route("POST", std::string("/v1/") + route, with_cors([p, route = std::string(route)](net::Request& req) {
+      return p->Dispatch(req, route);
+    }), post);
+  // CORS preflights carry no credentials: public (the Host/Origin checks still apply), answered inline.
+  const net::RouteOptions preflight{.inline_handler = true, .public_route = true, .allowed_origins = cors};
+  for (const char* path : {"/v1/models", "/v1/models/{id}", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
+    server.Route("OPTIONS", path, [p](net::Request& req) { return p->Preflight(req); }, preflight);
   server.Route("GET", "/metrics", [p](net::Request&) {
     return net::Response::Text(200, p->metrics.Render(p->scheduler.Loads()), "text/plain; version=0.0.4; charset=utf-8");
+  }, {.inline_handler = true});
+}
+
+void Gateway::Impl::AllowOrigin(const net::Request& req, net::Response& res) const {
+  const std::string& origin = req.Header("Origin");
+  const auto& cors = manager.config().gateway.cors_origins;
+  if (origin.empty() || std::find(cors.begin(), cors.end(), origin) == cors.end()) return;
+  res.SetHeader("Access-Control-Allow-Origin", origin);
+  res.SetHeader("Vary", "Origin");
+  res.SetHeader("Access-Control-Expose-Headers", "Retry-After, x-llmdesk-warning");
+}
+
+net::Response Gateway::Impl::Preflight(const net::Request& req) const {
+  const std::string& origin = req.Header("Origin");
+  const auto& cors = manager.config().gateway.cors_origins;
+  if (std::find(cors.begin(), cors.end(), origin) == cors.end())
+    return ErrorResponse(403, "Origin '" + Shown(origin) + "' is not in gateway.cors_origins: no cross-origin access",
+                         "forbidden");
+  net::Response res;
+  res.status = 204;
+  // The headers the page asks to send (the openai client adds its x-stainless-* ones), when they are plain
+  // header names; else the usual two.
+  std::string asked = req.Header("Access-Control-Request-Headers");
+  const bool plain = std::all_of(asked.begin(), asked.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == ',' || c == ' ';
   });
+  res.SetHeader("Access-Control-Allow-Headers", plain && !asked.empty() ? asked : "Authorization, Content-Type");
+  res.SetHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  res.SetHeader("Access-Control-Max-Age", "600");
+  AllowOrigin(req, res);
+  return res;
 }
 
 net::Response Gateway::Impl::Models(const std::string& only) {
@@ -105,13 +189,21 @@ net::Response Gateway::Impl::Models(const std::string& only) {
     if (e["id"] == only) return net::Response::Json(200, e);
   std::vector<std::string> ids;
   for (const auto& e : data) ids.push_back(e["id"].get<std::string>());
-  return ErrorResponse(404, "The model '" + only + "' does not exist", "model_not_found", {{"available", ids}});
+  return ErrorResponse(404, "The model '" + Shown(only) + "' does not exist", "model_not_found", {{"available", ids}});
 }
 
 std::optional<Routed> Gateway::Impl::Resolve(const net::Request& req, const std::string& route, net::Response& error) {
   Routed r;
   r.route = route;
-  r.json = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  r.json = Json::parse(req.body, [&too_deep](int depth, Json::parse_event_t, Json&) {
+    too_deep = too_deep || depth > kMaxDepth;
+    return true;
+  }, /*allow_exceptions=*/false);
+  if (too_deep) {
+    error = ErrorResponse(400, "the request body nests deeper than " + std::to_string(kMaxDepth) + " levels", "invalid_json");
+    return std::nullopt;
+  }
   if (r.json.is_discarded() || !r.json.is_object()) {
     error = ErrorResponse(400, "the request body is not a JSON object; send e.g. {\"model\": \"default\", \"messages\": [...]}",
                           "invalid_json");
@@ -128,7 +220,8 @@ std::optional<Routed> Gateway::Impl::Resolve(const net::Request& req, const std:
   const bool suffix = EndsWith(name, kToolsSuffix);
   if (suffix) name.resize(name.size() - kToolsSuffix.size());
   const auto llmdesk = r.json.find("llmdesk");
-  const bool asked = llmdesk != r.json.end() && llmdesk->is_object() && llmdesk->value("tools", Json()) == "auto";
+  const bool asked = llmdesk != r.json.end() && llmdesk->is_object() && llmdesk->contains("tools") &&
+                     (*llmdesk)["tools"] == "auto";
   const auto own_tools = r.json.find("tools");
   const bool client_tools = own_tools != r.json.end() && own_tools->is_array() && !own_tools->empty();
   r.model = manager.config().FindModel(name);
@@ -137,8 +230,12 @@ std::optional<Routed> Gateway::Impl::Resolve(const net::Request& req, const std:
     for (const auto& m : manager.config().models) ids.push_back(m.name);
     std::string list;
     for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
-    error = ErrorResponse(404, "The model '" + r.requested + "' does not exist; available: " + (list.empty() ? "none" : list),
+    error = ErrorResponse(404, "The model '" + Shown(r.requested) + "' does not exist; available: " + (list.empty() ? "none" : list),
                           "model_not_found", {{"available", ids}});
+    return std::nullopt;
+  }
+  if (std::string problem = TypeProblem(r.json, route); !problem.empty()) {
+    error = ErrorResponse(400, problem, "invalid_request");
     return std::nullopt;
   }
   r.tools = (suffix || asked) && !client_tools && route == "chat/completions";
@@ -171,6 +268,7 @@ std::optional<Upstream> Gateway::Impl::Connect(const Routed& r, const CancelToke
   auto ticket = scheduler.Enter(m.name, timeout, cancel);
   if (!ticket.ok()) {
     error = ErrorResponse(ticket.status());
+    if (error.status == 429) error.SetHeader("Retry-After", std::to_string(scheduler.RetryAfterSeconds(m.name)));
     return std::nullopt;
   }
   up.ticket = std::move(ticket).value();

@@ -2,7 +2,8 @@
 // the control API), routed by the request's `model`.
 //
 // Routes (registered on a net::HttpServer by Register; the listener's policy applies first: loopback
-// Host/Origin — a foreign Origin is 403 —, `Authorization: Bearer <gateway.token>` when one is set):
+// Host/Origin — a foreign Origin is 403 unless it is one of `gateway.cors_origins` —, `Authorization: Bearer
+// <gateway.token>` when one is set):
 //   GET  /v1/models, /v1/models/{id}   every configured model with its state (`llmdesk.state`), plus a
 //                                      `NAME+tools` entry per model when a tool host is given
 //   POST /v1/chat/completions, /v1/completions, /v1/embeddings
@@ -11,25 +12,33 @@
 //           as a bearer token). The body goes upstream byte for byte (client `tools` included: the client
 //           runs them); only `NAME+tools` / `"llmdesk"` requests are rewritten.
 //        Streamed (`"stream": true`): the upstream's bytes are passed on as they arrive, at the client's
-//        pace (the upstream read waits while the client's queue is full); the client going away cancels
-//        the upstream request at once, so the engine stops generating. The upstream failing mid-stream
+//        pace (the upstream read waits while the client's queue is full). The client going away cancels
+//        the request at once wherever it is: waiting for the model's start, streaming, or waiting for a
+//        whole answer (net::Request::gone) — the engine stops generating. The upstream failing mid-stream
 //        (engine killed) ends the stream cleanly after one `data: {"error": {...}}` event.
 //   Model `NAME+tools` (or `"llmdesk": {"tools": "auto"}` in a chat request without its own `tools`): the
 //        agent loop (chat::Agent) runs here with the tool host's tools (the configured MCP servers) and the
 //        final answer is returned; streamed, tokens come as content deltas and each tool call / result as a
 //        chunk with an empty delta and an `llmdesk` member; `usage` adds up all model turns. Tools whose
-//        approval is `ask` are denied (no one here can answer).
+//        approval is `ask` are denied (no one here can answer). A model whose chat template cannot do tools
+//        (llm/props.h, read once per engine start) gets an `x-llmdesk-warning` header and the warning in the
+//        answer's `llmdesk.warning` (whole) or as the stream's first `llmdesk` note ({"event": "warning"}).
+//   OPTIONS on the /v1 paths: the CORS preflight, answered (204) for `gateway.cors_origins` only (403 for
+//        any other origin); their requests get Access-Control-Allow-Origin on every /v1 answer.
 //   GET  /metrics                      Prometheus text: requests, latency, tokens, loads, queue depth per model
 // Errors are OpenAI-shaped, {"error": {"message", "type", "code"}}: unknown model 404 (lists the available
-// ones), malformed JSON / missing model 400, body over the limit 413, queue full 429 with Retry-After,
+// ones), malformed JSON (or nested deeper than 64) / missing model / a member of the wrong type (model,
+// messages, stream, max_tokens, tools, llmdesk) 400, body over the limit 413, queue full 429 with a
+// Retry-After from the model's last start and mean request time (scheduler.h),
 // engine failed to start 503 with the manager's reason (the port's holder when that was the cause),
 // upstream unreachable 502, start timeout 504. An upstream HTTP error is passed through as it is.
 // gateway.max_loaded / gateway.queue: see scheduler.h (LRU unload only after in-flight requests finish).
 //
-// Threads: handlers run on the server's worker pool and block there (waiting for a model, a non-streamed
-// upstream answer, a streamed one — a stream holds its worker until it ends). Shutdown() cancels every
-// waiting and running request; call it before the server stops. Manager, tool host and server must
-// outlive the Gateway.
+// Threads: a POST is parsed on the server's IO thread (bodies up to 64 KB) and a stream for a ready or
+// remote model starts from there; everything that may block (waiting for a model, a whole answer, the agent
+// loop) runs on the server's worker pool. A stream holds a pool worker until it ends: net::HttpClient's
+// transfers block their caller. Shutdown() cancels every waiting and running request; call it before the
+// server stops. Manager, tool host and server must outlive the Gateway.
 #pragma once
 
 #include <chrono>

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -25,6 +27,8 @@ class ToolHost;
 namespace llmdesk::gateway {
 
 using Clock = std::chrono::steady_clock;
+
+inline double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 // OpenAI-shaped error response (ErrorBody); `extra` members are merged into "error".
 net::Response ErrorResponse(int status, const std::string& message, const std::string& code,
@@ -70,6 +74,23 @@ struct Upstream {
   Ticket ticket;         // empty for a remote model
 };
 
+// One /v1 request from its routing on: shared by the handler and, for a stream, the writer that outlives it.
+// Its cancel fires when the gateway shuts down or the client goes away (Request::gone while the handler
+// runs, the stream's OnClose after): the wait for the model and the upstream request end at once.
+struct Job {
+  Job(const CancelToken& parent, Routed routed) : cancel(parent), r(std::move(routed)) {}
+  LinkedCancel cancel;
+  Routed r;
+  Upstream up;
+};
+
+// A stream's end (the client went away, or the server stops) cancels the job: the engine stops generating.
+inline void CancelOnClose(net::Stream& stream, const std::shared_ptr<Job>& job) {
+  stream.OnClose([weak = std::weak_ptr<Job>(job)] {
+    if (auto j = weak.lock()) j->cancel.token.Cancel();
+  });
+}
+
 struct Gateway::Impl {
   Impl(manager::Manager& m, chat::ToolHost* t, Options o);
 
@@ -81,7 +102,17 @@ struct Gateway::Impl {
   Metrics metrics;
   CancelToken shutdown;
   std::atomic<uint64_t> next_id{1};
+  struct TemplateCheck {
+    std::string engine;  // the engine start it was read from (url and pid)
+    std::optional<std::string> warning;
+  };
+  std::mutex checks_mu;  // guards checks
+  std::map<std::string, TemplateCheck> checks;  // by model name
 
+  // gateway.cors_origins: a request from one of them gets Access-Control-Allow-Origin (and its preflight
+  // an answer); the listener lets only these foreign origins reach /v1.
+  void AllowOrigin(const net::Request& req, net::Response& res) const;
+  net::Response Preflight(const net::Request& req) const;
   net::Response Models(const std::string& only);
   // Parses and routes a request body; nullopt with `error` set when it must be refused.
   std::optional<Routed> Resolve(const net::Request& req, const std::string& route, net::Response& error);
@@ -89,10 +120,17 @@ struct Gateway::Impl {
   std::optional<Upstream> Connect(const Routed& r, const CancelToken* cancel, net::Response& error);
   // A spawned engine that refused the connection (killed, crashed) before the manager noticed: waits until
   // the manager sees it gone (bounded), then connects again through the scheduler. False with `error` set.
-  bool Reconnect(const Routed& r, Upstream& up, net::Response& error);
-  net::Response Handle(net::Request& req, const std::string& route);  // proxy.cpp
-  net::Response Forward(Routed r, Upstream up, Clock::time_point began);  // proxy.cpp
-  net::Response ToolsAnswer(Routed r, Upstream up, Clock::time_point began);  // tools_route.cpp
+  bool Reconnect(Job& job, net::Response& error);
+  // A /v1 POST, first on the IO thread (an inline route): a streamed request for a ready or remote model
+  // starts its stream from there, two thread hops fewer before the first byte; all else (a start to wait
+  // for, a whole answer, the agent loop, a body over 64 KB to parse) is deferred to the worker pool.
+  net::Response Dispatch(net::Request& req, const std::string& route, bool on_io_thread = true);  // proxy.cpp
+  // On the pool: waits for the model (Connect), then Forward or ToolsAnswer.
+  net::Response Serve(net::Request& req, std::shared_ptr<Job> job, Clock::time_point began);  // proxy.cpp
+  net::Response Forward(std::shared_ptr<Job> job, Clock::time_point began);  // proxy.cpp
+  net::Response ToolsAnswer(std::shared_ptr<Job> job, Clock::time_point began);  // tools_route.cpp
+  // Why the job's model cannot use tools (llm/props.h: its chat template), read once per engine start.
+  std::optional<std::string> ToolsWarning(const Job& job);  // tools_route.cpp
   std::string NewId(const char* prefix) { return prefix + std::to_string(next_id++); }
 };
 

@@ -1,6 +1,7 @@
 // Forwarding (contract in gateway.h): a /v1 request to its upstream, whole or streamed as it arrives.
 #include <algorithm>
 
+#include "common/json_read.h"
 #include "gateway/impl.h"
 #include "llm/openai.h"
 #include "manager/manager.h"
@@ -12,8 +13,6 @@ using Json = nlohmann::json;
 constexpr size_t kMaxErrorBody = 64 * 1024;  // an upstream error body kept for the error event
 constexpr size_t kMaxEventKept = 256 * 1024;  // the last SSE event kept to read its usage
 constexpr auto kWritableSlice = std::chrono::milliseconds(100);
-
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 // Follows the SSE bytes passed through without re-framing them: where events end (so an error event after
 // a cut-off stream starts on a clean line), how many carried data, and the last one (its usage).
@@ -47,7 +46,7 @@ class SseTally {
       Json j = Json::parse(data, nullptr, false);
       if (j.is_object() && j.contains("usage") && j["usage"].is_object()) {
         const Json& u = j["usage"];
-        usage_ = {u.value("prompt_tokens", int64_t{0}), u.value("completion_tokens", int64_t{0})};
+        usage_ = {JsonInt(u, "prompt_tokens"), JsonInt(u, "completion_tokens")};
       }
     }
     current_.clear();
@@ -75,19 +74,22 @@ net::HttpRequest UpstreamRequest(const Routed& r, const Upstream& up, const Canc
 
 }  // namespace
 
-bool Gateway::Impl::Reconnect(const Routed& r, Upstream& up, net::Response& error) {
-  const pid_t dead = up.ticket.lease().status().pid;
-  up.ticket = {};
-  (void)manager.WaitUntil(r.model->name, [dead](const manager::BackendStatus& s) {
+bool Gateway::Impl::Reconnect(Job& job, net::Response& error) {
+  const pid_t dead = job.up.ticket.lease().status().pid;
+  job.up.ticket = {};
+  (void)manager.WaitUntil(job.r.model->name, [dead](const manager::BackendStatus& s) {
     return s.pid != dead || s.state != manager::State::kReady;
   }, std::chrono::seconds(5));
-  auto again = Connect(r, &shutdown, error);
+  auto again = Connect(job.r, &job.cancel.token, error);
   if (!again) return false;
-  up = std::move(*again);
+  job.up = std::move(*again);
   return true;
 }
 
-net::Response Gateway::Impl::Handle(net::Request& req, const std::string& route) {
+net::Response Gateway::Impl::Dispatch(net::Request& req, const std::string& route, bool on_io_thread) {
+  constexpr size_t kInlineBody = 64 * 1024;  // parsing more here would hold up the IO thread's other connections
+  if (on_io_thread && req.body.size() > kInlineBody)
+    return net::Response::Defer([this, &req, route] { return Dispatch(req, route, false); });
   const auto began = Clock::now();
   net::Response error;
   auto routed = Resolve(req, route, error);
@@ -95,30 +97,53 @@ net::Response Gateway::Impl::Handle(net::Request& req, const std::string& route)
     metrics.Request("", route, error.status, Seconds(began));
     return error;
   }
-  // A stream's client may go away while the model starts: its cancel token is made in Forward; until then
-  // the gateway's shutdown is what ends the wait.
-  auto up = Connect(*routed, &shutdown, error);
-  if (!up) {
-    metrics.Request(routed->model->name, route, error.status, Seconds(began));
-    return error;
+  auto job = std::make_shared<Job>(shutdown, std::move(*routed));
+  if (job->r.stream && !job->r.tools) {  // nothing to wait for: the stream starts from here
+    if (job->r.model->kind == config::ModelConfig::Kind::kRemote) {
+      if (auto up = Connect(job->r, nullptr, error)) {  // a remote is never waited for
+        job->up = std::move(*up);
+        return Forward(std::move(job), began);
+      }
+    } else if (auto ticket = scheduler.TryEnter(job->r.model->name)) {
+      job->up.ticket = std::move(*ticket);
+      job->up.base_url = job->up.ticket.base_url();
+      return Forward(std::move(job), began);
+    }
   }
-  if (routed->tools) return ToolsAnswer(std::move(*routed), std::move(*up), began);
-  return Forward(std::move(*routed), std::move(*up), began);
+  if (!on_io_thread) return Serve(req, std::move(job), began);
+  // (`req` outlives the deferred work: the connection reads no next request before this one is answered.)
+  return net::Response::Defer([this, &req, job, began] { return Serve(req, job, began); });
 }
 
-net::Response Gateway::Impl::Forward(Routed r, Upstream up, Clock::time_point began) {
-  const std::string model = r.model->name;
-  if (!r.stream) {
-    LinkedCancel cancel(shutdown);
-    auto answer = http.Send(UpstreamRequest(r, up, &cancel.token, options.upstream_idle_timeout));
-    if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable && up.ticket.lease().valid()) {
+net::Response Gateway::Impl::Serve(net::Request& req, std::shared_ptr<Job> job, Clock::time_point began) {
+  // While this runs on the pool, the client going away ends the wait for the model's start and a whole
+  // (non-streamed) upstream request; a stream's OnClose takes over once it runs.
+  CancelWatch gone(req.gone, [j = job.get()] { j->cancel.token.Cancel(); });
+  net::Response error;
+  auto up = Connect(job->r, &job->cancel.token, error);
+  if (!up) {
+    metrics.Request(job->r.model->name, job->r.route, error.status, Seconds(began));
+    return error;
+  }
+  job->up = std::move(*up);
+  if (job->r.tools) return ToolsAnswer(job, began);  // (a copy: `gone` above points into the job)
+  return Forward(job, began);
+}
+
+net::Response Gateway::Impl::Forward(std::shared_ptr<Job> job, Clock::time_point began) {
+  const std::string model = job->r.model->name;
+  if (!job->r.stream) {
+    auto send = [&] { return http.Send(UpstreamRequest(job->r, job->up, &job->cancel.token, options.upstream_idle_timeout)); };
+    auto answer = send();
+    if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable && job->up.ticket.lease().valid()) {
       net::Response error;  // the engine died before it answered: once more on the restarted one
-      if (!Reconnect(r, up, error)) return error;
-      answer = http.Send(UpstreamRequest(r, up, &cancel.token, options.upstream_idle_timeout));
+      if (!Reconnect(*job, error)) return error;
+      answer = send();
     }
-    up.ticket = {};  // the model is free for the next request (and for a swap) from here on
+    job->up.ticket = {};  // the model is free for the next request (and for a swap) from here on
     if (!answer.ok()) {
-      metrics.Request(model, r.route, 502, Seconds(began));
+      const bool gone = job->cancel.token.cancelled();
+      metrics.Request(model, job->r.route, gone ? 499 : 502, Seconds(began));
       return ErrorResponse(502, "the model's server did not answer: " + answer.status().message(), "upstream_error");
     }
     net::Response out;
@@ -129,25 +154,14 @@ net::Response Gateway::Impl::Forward(Routed r, Upstream up, Clock::time_point be
     if (out.status == 200 && out.body.find("\"usage\"") != std::string::npos) {
       Json j = Json::parse(out.body, nullptr, false);
       if (j.is_object() && j.contains("usage") && j["usage"].is_object())
-        metrics.Tokens(model, j["usage"].value("prompt_tokens", int64_t{0}), j["usage"].value("completion_tokens", int64_t{0}));
+        metrics.Tokens(model, JsonInt(j["usage"], "prompt_tokens"), JsonInt(j["usage"], "completion_tokens"));
     }
-    metrics.Request(model, r.route, out.status, Seconds(began));
+    metrics.Request(model, job->r.route, out.status, Seconds(began));
     return out;
   }
 
-  struct Job {
-    Job(const CancelToken& parent, Routed routed, Upstream upstream)
-        : cancel(parent), r(std::move(routed)), up(std::move(upstream)) {}
-    LinkedCancel cancel;
-    Routed r;
-    Upstream up;
-  };
-  auto job = std::make_shared<Job>(shutdown, std::move(r), std::move(up));
   auto response = net::Response::Stream("text/event-stream", [this, job, began, model](std::shared_ptr<net::Stream> stream) {
-    std::weak_ptr<Job> weak = job;
-    stream->OnClose([weak] {  // the client went away (or the server stops): the engine stops generating
-      if (auto j = weak.lock()) j->cancel.token.Cancel();
-    });
+    CancelOnClose(*stream, job);
     int status = 0;
     std::string error_body;
     SseTally tally;

@@ -2,6 +2,7 @@
 #include "gateway/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace llmdesk::gateway {
@@ -21,13 +22,15 @@ std::chrono::milliseconds Left(Clock::time_point deadline) {
 }  // namespace
 
 Ticket::Ticket(Ticket&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), model_(std::move(other.model_)), lease_(std::move(other.lease_)) {}
+    : owner_(std::exchange(other.owner_, nullptr)), model_(std::move(other.model_)), granted_(other.granted_),
+      lease_(std::move(other.lease_)) {}
 
 Ticket& Ticket::operator=(Ticket&& other) noexcept {
   if (this != &other) {
     Leave();
     owner_ = std::exchange(other.owner_, nullptr);
     model_ = std::move(other.model_);
+    granted_ = other.granted_;
     lease_ = std::move(other.lease_);
   }
   return *this;
@@ -37,7 +40,8 @@ Ticket::~Ticket() { Leave(); }
 
 void Ticket::Leave() {
   lease_.Release();  // first: a waiter that wakes up must see the manager's in-flight count drop too
-  if (auto* owner = std::exchange(owner_, nullptr)) owner->Leave(model_);
+  if (auto* owner = std::exchange(owner_, nullptr))
+    owner->Leave(model_, std::chrono::duration<double>(Clock::now() - granted_).count());
 }
 
 Scheduler::Scheduler(manager::Manager& manager, int max_loaded, int queue_bound)
@@ -115,6 +119,7 @@ Result<Ticket> Scheduler::Enter(const std::string& model, std::chrono::milliseco
       if (max_loaded_ == 0 || resident || others < max_loaded_) {
         if (!resident) {
           slot.loading = loading_here = true;
+          slot.start_began = Clock::now();
           ++slot.loads;
         }
         break;
@@ -154,23 +159,58 @@ Result<Ticket> Scheduler::Enter(const std::string& model, std::chrono::milliseco
   auto lease = manager_.Acquire(model, Left(deadline), cancel);
   lock.lock();
   --slot.waiting;
-  if (loading_here) slot.loading = false;
+  if (loading_here) {
+    slot.loading = false;
+    if (lease.ok()) slot.last_start_s = std::chrono::duration<double>(Clock::now() - slot.start_began).count();
+  }
   changed_.notify_all();
   if (!lease.ok()) return lease.status();
+  return Grant(slot, model, std::move(lease).value());
+}
+
+std::optional<Ticket> Scheduler::TryEnter(const std::string& model) {
+  std::lock_guard lock(mu_);
+  auto it = slots_.find(model);
+  if (it == slots_.end()) return std::nullopt;  // never entered: Enter sets the model up
+  Slot& slot = it->second;
+  if (slot.waiting > 0 || slot.drainers > 0 || slot.stopping || slot.loading) return std::nullopt;
+  auto now = manager_.Get(model);
+  if (!now.ok() || now->state != manager::State::kReady) return std::nullopt;
+  auto lease = manager_.Acquire(model, std::chrono::milliseconds(0), nullptr);  // ready: no wait
+  if (!lease.ok()) return std::nullopt;
+  return Grant(slot, model, std::move(lease).value());
+}
+
+Ticket Scheduler::Grant(Slot& slot, const std::string& model, manager::Lease lease) {
   ++slot.active;
   Ticket ticket;
   ticket.owner_ = this;
   ticket.model_ = model;
-  ticket.lease_ = std::move(lease).value();
+  ticket.granted_ = Clock::now();
+  ticket.lease_ = std::move(lease);
   return ticket;
 }
 
-void Scheduler::Leave(const std::string& model) {
+void Scheduler::Leave(const std::string& model, double held_s) {
   std::lock_guard lock(mu_);
   Slot& slot = slots_[model];
   --slot.active;
   slot.last_used = Clock::now();
+  slot.mean_request_s = slot.mean_request_s == 0 ? held_s : 0.8 * slot.mean_request_s + 0.2 * held_s;
   changed_.notify_all();
+}
+
+int Scheduler::RetryAfterSeconds(const std::string& model) const {
+  std::lock_guard lock(mu_);
+  auto it = slots_.find(model);
+  if (it == slots_.end()) return 1;
+  const Slot& slot = it->second;
+  double wait = slot.mean_request_s;
+  if (slot.loading) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - slot.start_began).count();
+    wait += slot.last_start_s > 0 ? std::max(0.0, slot.last_start_s - elapsed) : elapsed;
+  }
+  return static_cast<int>(std::clamp(std::ceil(wait), 1.0, 60.0));
 }
 
 std::map<std::string, ModelLoad> Scheduler::Loads() const {

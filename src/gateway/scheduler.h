@@ -10,6 +10,10 @@
 //    never aborts a running stream. While a waiting request wants a model gone, new requests for that model
 //    wait too (they would otherwise keep it busy forever); they get it back once it is their turn.
 //  - One start per model: the manager's Acquire starts a stopped model once for any number of waiters.
+//  - Retry-After for a 429 (RetryAfterSeconds): the queue empties when the model is ready and the requests
+//    ahead have run, so: what is left of a start under way (the model's last start took this long; with no
+//    start seen yet, as long again as this one has run) plus the mean time a request held this model
+//    (moving average), rounded up, 1..60 s.
 // Errors of Enter: FailedPrecondition (queue full), the manager's Acquire errors (Unavailable with the
 // start failure's reason — the port holder when that was it —, Timeout, NotFound), Cancelled.
 // Threads: thread-safe; Enter blocks its caller (a server worker) until the model is ready or it gives up.
@@ -20,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +51,7 @@ class Ticket {
   void Leave();
   Scheduler* owner_ = nullptr;
   std::string model_;
+  std::chrono::steady_clock::time_point granted_{};
   manager::Lease lease_;
 };
 
@@ -62,7 +68,12 @@ class Scheduler {
  public:
   Scheduler(manager::Manager& manager, int max_loaded, int queue_bound);
   Result<Ticket> Enter(const std::string& model, std::chrono::milliseconds timeout, const CancelToken* cancel);
+  // A ticket at once when `model` is ready and no request waits for it (no start, swap or queue ahead);
+  // nullopt otherwise (then Enter). Never waits: callable from an IO thread.
+  std::optional<Ticket> TryEnter(const std::string& model);
   std::map<std::string, ModelLoad> Loads() const;
+  // When a request refused with 429 for `model` should come back (see above).
+  int RetryAfterSeconds(const std::string& model) const;
 
  private:
   friend class Ticket;
@@ -71,13 +82,18 @@ class Scheduler {
     bool loading = false;  // a request is acquiring it (counts as running)
     bool stopping = false;  // a waiter is stopping it right now
     std::chrono::steady_clock::time_point last_used{};
+    std::chrono::steady_clock::time_point start_began{};  // while `loading`
+    double last_start_s = 0;   // how long the last start this gateway waited for took; 0 = none seen
+    double mean_request_s = 0;  // moving average of how long a ticket was held; 0 = none yet
   };
   using Running = std::map<std::string, manager::BackendStatus>;
   Running RunningNow() const;  // spawned backends that are starting or ready (manager's view)
   bool Resident(const std::string& model, const Running& running) const;  // under mu_
   // The least recently used resident model other than `model` that may be stopped; "" when none.
   std::string Victim(const std::string& model, const Running& running) const;  // under mu_
-  void Leave(const std::string& model);
+  void Leave(const std::string& model, double held_s);
+  // The ticket for a granted `lease` on `model`, counted as active in `slot` (under mu_).
+  Ticket Grant(Slot& slot, const std::string& model, manager::Lease lease);
 
   manager::Manager& manager_;
   const int max_loaded_;

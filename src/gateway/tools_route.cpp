@@ -3,15 +3,15 @@
 #include <ctime>
 
 #include "chat/agent.h"
+#include "common/json_read.h"
 #include "gateway/impl.h"
 #include "llm/client.h"
+#include "llm/props.h"
 
 namespace llmdesk::gateway {
 namespace {
 
 using Json = nlohmann::json;
-
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 // The text of a message's content: a string, null, or an array of parts of which the text ones count.
 std::string ContentText(const Json& content) {
@@ -19,7 +19,7 @@ std::string ContentText(const Json& content) {
   std::string out;
   if (content.is_array())
     for (const auto& part : content)
-      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+      if (JsonString(part, "type") == "text" && part.contains("text") && part["text"].is_string())
         out += part["text"].get<std::string>();
   return out;
 }
@@ -77,46 +77,71 @@ std::optional<Json> ToolActivity(const chat::Event& e) {
   return std::nullopt;
 }
 
+// A warning as an HTTP header value: ASCII (the dash of llm/props.h's text becomes '-', other non-ASCII '?').
+std::string HeaderText(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (text.compare(i, 3, "\xE2\x80\x94") == 0) {
+      out += '-';
+      i += 2;
+    } else if ((c & 0xC0) != 0x80) {
+      out += '?';  // one per character: continuation bytes are skipped
+    }
+  }
+  return out;
+}
+
 chat::ApprovalAnswer DenyAsk(const chat::ToolInfo&, const std::string&, const Json&, CancelToken&) {
   return chat::ApprovalAnswer::kDeny;  // no person to ask behind an OpenAI client
 }
 
 }  // namespace
 
-net::Response Gateway::Impl::ToolsAnswer(Routed r, Upstream up, Clock::time_point began) {
-  auto history = MessagesFrom(r.json);
-  if (!history.ok()) {
-    metrics.Request(r.model->name, r.route, 400, Seconds(began));
-    return ErrorResponse(400, history.status().message(), "invalid_messages");
+std::optional<std::string> Gateway::Impl::ToolsWarning(const Job& job) {
+  const std::string& model = job.r.model->name;
+  const std::string engine = job.up.base_url + " pid " + std::to_string(job.up.ticket.lease().status().pid);
+  {
+    std::lock_guard lock(checks_mu);
+    auto it = checks.find(model);
+    if (it != checks.end() && it->second.engine == engine) return it->second.warning;
   }
-  struct Job {
-    Job(const CancelToken& parent, Routed routed, Upstream upstream)
-        : cancel(parent), r(std::move(routed)), up(std::move(upstream)) {}
-    LinkedCancel cancel;
-    Routed r;
-    Upstream up;
-    std::vector<llm::Message> history;
-    std::string id;
-    int64_t created = static_cast<int64_t>(std::time(nullptr));
-  };
-  auto job = std::make_shared<Job>(shutdown, std::move(r), std::move(up));
-  job->history = std::move(history).value();
-  job->id = NewId("chatcmpl-llmdesk-");
+  auto props = llm::ReadServerProps(http, job.up.base_url, &job.cancel.token);
+  if (!props.ok() && props.status().code() != Status::Code::kNotFound) return std::nullopt;  // ask again next time
+  TemplateCheck check{engine, props.ok() ? llm::ToolTemplateWarning(*props, model) : std::nullopt};
+  std::lock_guard lock(checks_mu);
+  checks[model] = check;
+  return check.warning;
+}
+
+net::Response Gateway::Impl::ToolsAnswer(std::shared_ptr<Job> job, Clock::time_point began) {
+  const std::string model = job->r.model->name;
+  auto parsed = MessagesFrom(job->r.json);
+  if (!parsed.ok()) {
+    metrics.Request(model, job->r.route, 400, Seconds(began));
+    return ErrorResponse(400, parsed.status().message(), "invalid_messages");
+  }
+  auto history = std::make_shared<const std::vector<llm::Message>>(std::move(parsed).value());
+  const std::string id = NewId("chatcmpl-llmdesk-");
+  const int64_t created = static_cast<int64_t>(std::time(nullptr));
   const int steps = manager.config().chat.max_tool_steps;
+  const std::optional<std::string> warning = ToolsWarning(*job);
 
   // Runs the loop; `on_event` sees every agent event (called one at a time).
-  auto run = [this, job, steps](const std::function<void(const chat::Event&)>& on_event) {
-    llm::ChatClient model(http, {.base_url = job->up.base_url, .api_key = job->up.api_key,
-                                 .idle_timeout = options.upstream_idle_timeout});
-    chat::Agent agent(model, tools);
-    auto result = agent.Run(job->history, OptionsFrom(job->r.json, job->r.model->name, steps), on_event, DenyAsk,
+  auto run = [this, job, history, steps](const std::function<void(const chat::Event&)>& on_event) {
+    llm::ChatClient client(http, {.base_url = job->up.base_url, .api_key = job->up.api_key,
+                                  .idle_timeout = options.upstream_idle_timeout});
+    chat::Agent agent(client, tools);
+    auto result = agent.Run(*history, OptionsFrom(job->r.json, job->r.model->name, steps), on_event, DenyAsk,
                             job->cancel.token);
     job->up.ticket = {};
     if (result.ok()) metrics.Tokens(job->r.model->name, result->usage.prompt_tokens, result->usage.completion_tokens);
     return result;
   };
-  auto chunk = [job](const Json& delta, const Json& finish) {
-    return Json{{"id", job->id}, {"object", "chat.completion.chunk"}, {"created", job->created}, {"model", job->r.requested},
+  auto chunk = [job, id, created](const Json& delta, const Json& finish) {
+    return Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", job->r.requested},
                 {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
   };
 
@@ -126,28 +151,32 @@ net::Response Gateway::Impl::ToolsAnswer(Routed r, Upstream up, Clock::time_poin
       if (auto a = ToolActivity(e)) activity.push_back(std::move(*a));
     });
     if (!result.ok()) {
-      auto error = ErrorResponse(502,
-                                 result.status().message(), "tool_loop_failed");
-      metrics.Request(job->r.model->name, job->r.route, 502, Seconds(began));
-      return error;
+      metrics.Request(model, job->r.route, job->cancel.token.cancelled() ? 499 : 502, Seconds(began));
+      return ErrorResponse(502, result.status().message(), "tool_loop_failed");
     }
-    Json answer = {{"id", job->id}, {"object", "chat.completion"}, {"created", job->created}, {"model", job->r.requested},
+    Json answer = {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", job->r.requested},
                    {"choices", Json::array({{{"index", 0},
                                              {"message", {{"role", "assistant"}, {"content", result->answer}}},
                                              {"finish_reason", "stop"}}})},
                    {"usage", UsageJson(result->usage)},
                    {"llmdesk", {{"steps", result->steps}, {"tools", activity}}}};
-    metrics.Request(job->r.model->name, job->r.route, 200, Seconds(began));
-    return net::Response::Json(200, answer);
+    if (warning) answer["llmdesk"]["warning"] = *warning;
+    metrics.Request(model, job->r.route, 200, Seconds(began));
+    auto response = net::Response::Json(200, answer);
+    if (warning) response.SetHeader("x-llmdesk-warning", HeaderText(*warning));
+    return response;
   }
 
-  auto response = net::Response::Stream("text/event-stream", [this, job, run, chunk, began](std::shared_ptr<net::Stream> stream) {
-    std::weak_ptr<Job> weak = job;
-    stream->OnClose([weak] {  // the client went away: cancel the model request and running tools
-      if (auto j = weak.lock()) j->cancel.token.Cancel();
-    });
+  auto response = net::Response::Stream("text/event-stream", [this, job, run, chunk, id, created, warning,
+                                                               began](std::shared_ptr<net::Stream> stream) {
+    CancelOnClose(*stream, job);
     auto send = [&](const Json& j) { stream->Write("data: " + Dump(j) + "\n\n"); };
     send(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+    if (warning) {  // before any token: the client learns at once why no tool may be called
+      Json c = chunk(Json::object(), nullptr);
+      c["llmdesk"] = {{"event", "warning"}, {"text", *warning}};
+      send(c);
+    }
     auto result = run([&](const chat::Event& e) {
       if (e.kind == chat::Event::Kind::kToken && !e.text.empty()) {
         send(chunk({{"content", e.text}}, nullptr));
@@ -159,7 +188,7 @@ net::Response Gateway::Impl::ToolsAnswer(Routed r, Upstream up, Clock::time_poin
     });
     if (result.ok()) {
       send(chunk(Json::object(), "stop"));
-      Json usage = {{"id", job->id}, {"object", "chat.completion.chunk"}, {"created", job->created},
+      Json usage = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
                     {"model", job->r.requested}, {"choices", Json::array()}, {"usage", UsageJson(result->usage)},
                     {"llmdesk", {{"steps", result->steps}}}};
       send(usage);
@@ -171,6 +200,7 @@ net::Response Gateway::Impl::ToolsAnswer(Routed r, Upstream up, Clock::time_poin
     metrics.Request(job->r.model->name, job->r.route, 200, Seconds(began));
   });
   response.SetHeader("Cache-Control", "no-cache");
+  if (warning) response.SetHeader("x-llmdesk-warning", HeaderText(*warning));
   return response;
 }
 

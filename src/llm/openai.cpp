@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "common/json_read.h"
+
 namespace llmdesk::llm {
 namespace {
 
@@ -24,13 +26,9 @@ std::string ArgumentsText(const Json& arguments) {
 Usage UsageFrom(const Json& j) {
   Usage u;
   if (!j.is_object()) return u;
-  auto number = [&](const char* key) -> int64_t {
-    auto it = j.find(key);
-    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-  };
-  u.prompt_tokens = number("prompt_tokens");
-  u.completion_tokens = number("completion_tokens");
-  u.total_tokens = number("total_tokens");
+  u.prompt_tokens = JsonInt(j, "prompt_tokens");
+  u.completion_tokens = JsonInt(j, "completion_tokens");
+  u.total_tokens = JsonInt(j, "total_tokens");
   if (u.total_tokens == 0) u.total_tokens = u.prompt_tokens + u.completion_tokens;
   return u;
 }
@@ -93,7 +91,7 @@ Json ToJson(const ChatRequest& r) {
 ToolSpec FromMcpTool(const Json& t) {
   ToolSpec spec;
   if (!t.is_object()) return spec;
-  spec.name = t.value("name", "");
+  spec.name = JsonString(t, "name");
   spec.description = t.contains("description") && t["description"].is_string() ? t["description"].get<std::string>()
                      : t.contains("title") && t["title"].is_string()             ? t["title"].get<std::string>()
                                                                                   : "";
@@ -171,8 +169,8 @@ Result<Completion> ParseCompletion(const Json& body) {
     for (const auto& c : message["tool_calls"]) {
       if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) continue;
       ToolCall call;
-      call.id = c.value("id", "");
-      call.name = c["function"].value("name", "");
+      call.id = JsonString(c, "id");
+      call.name = JsonString(c["function"], "name");
       call.arguments = c["function"].contains("arguments") ? ArgumentsText(c["function"]["arguments"]) : "";
       out.message.tool_calls.push_back(std::move(call));
     }

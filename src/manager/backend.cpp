@@ -35,6 +35,7 @@ Backend::Backend(BackendHost& host, config::ModelConfig model, std::string log_f
   status_.label = model_.label;
   status_.log_file = std::move(log_file);
   status_.since = std::chrono::system_clock::now();
+  for (const auto& worker : model_.rpc) status_.rpc_workers.push_back({worker, "unknown", "not checked yet"});
 }
 
 Backend::~Backend() {
@@ -83,7 +84,7 @@ void Backend::StartIfNotStartedSince(uint64_t seen_start_serial) {
 }
 
 void Backend::Start() {
-  if (host_.quitting() || !IsAllowed(status_.state, Trigger::kStart)) return;
+  if (removed_ || host_.quitting() || !IsAllowed(status_.state, Trigger::kStart)) return;
   ++start_serial_;
   crashes_.clear();
   status_.restarts = 0;
@@ -114,7 +115,7 @@ void Backend::Start() {
     }
     if (Status st = ChooseDevicePlacement(); !st.ok()) return Fail(st.message());
   }
-  SpawnAttempt("");
+  SpawnChecked();
 }
 
 void Backend::SpawnAttempt(const std::string& retry_why) {
@@ -184,6 +185,7 @@ void Backend::Stop(bool then_start, const std::string& why) {
       if (then_start) Start();
       return;
     case State::kFailed:
+      probe_at_.reset();  // a failed remote's watch (WatchFailedRemote) ends with the stop
       Transition(State::kFailed, State::kStopped, "stopped");
       if (then_start) Start();
       return;
@@ -207,6 +209,25 @@ void Backend::Stop(bool then_start, const std::string& why) {
   active_ = 0;
   Transition(State::kStopping, State::kStopped, "stopped");
   if (std::exchange(start_after_stop_, false)) Start();
+}
+
+bool Backend::Reconfigure(config::ModelConfig model) {
+  model_ = std::move(model);
+  model_file_.clear();
+  status_.kind = model_.kind;
+  status_.configured_port = model_.port;
+  status_.remote_url = model_.url;
+  status_.label = model_.label;
+  host_.Publish(*this);
+  if (status_.state != State::kStarting && status_.state != State::kReady) return false;
+  Stop(/*then_start=*/true, "the config changed: restarting with the new settings");
+  return true;
+}
+
+void Backend::Remove(const std::string& why) {
+  removed_ = true;
+  start_after_stop_ = false;
+  if (status_.state != State::kStopped && status_.state != State::kStopping) Stop(false, why);
 }
 
 void Backend::KillNow() {

@@ -25,6 +25,7 @@
 
 #include "manager/manager.h"
 #include "manager/prober.h"
+#include "manager/rpc_check.h"
 #include "manager/state_store.h"
 #include "process/process.h"
 
@@ -74,6 +75,14 @@ class Backend {
   const BackendStatus& status() const { return status_; }
   uint64_t start_serial() const { return start_serial_; }  // counts starts (explicit and on demand)
   const std::shared_ptr<Lease::Hold>& hold() const { return hold_; }
+  const config::ModelConfig& model() const { return model_; }
+  bool removed() const { return removed_; }
+
+  // A config reload (Supervisor::ApplyConfig). Reconfigure takes new settings: a starting or ready backend is
+  // restarted with them (true), any other keeps them for its next start (false). Remove stops a running backend
+  // for good: it never starts again (its slot stays until the manager goes).
+  bool Reconfigure(config::ModelConfig model);
+  void Remove(const std::string& why);
 
   // The CAS step of the state machine; see the header comment.
   bool Transition(State expected, State to, std::string reason);
@@ -126,10 +135,20 @@ class Backend {
   // Costs one `llama-server --list-devices` on the supervisor thread, only for models that name a GPU device.
   Status ChooseDevicePlacement();
   void OnPlacementLine(std::string_view line);
+  config::ModelConfig SpawnModel() const;  // model_ with the resolved file
+  // RPC workers (rpc_workers.cpp, issue 14): every spawn but a port retry goes through SpawnChecked,
+  // which first has each `rpc:` worker checked on a helper thread; OnRpcCheck spawns or fails.
+  void SpawnChecked();
+  void OnRpcCheck(uint64_t generation, std::vector<RpcWorkerStatus> workers);
+  void ProbeRpcServer();  // readiness/health of an `llmdesk rpc-worker` backend: the HELLO handshake
+  void OnRemoteHealthProbe(const ProbeResult& r);
+  void WatchFailedRemote();
+  void OnFailedRemoteProbe(const ProbeResult& r);
 
 
   BackendHost& host_;
-  const config::ModelConfig model_;
+  config::ModelConfig model_;      // replaced only by Reconfigure
+  bool removed_ = false;
   std::string model_file_;         // ResolveModelFile(): the GGUF for an `hf:` entry
   BackendStatus status_;
   std::shared_ptr<process::LineLog> log_;
@@ -155,6 +174,7 @@ class Backend {
   std::filesystem::path engine_;   // llama-server located at start
   std::string cpu_fallback_;        // ChooseDevicePlacement: why a model that names a GPU runs on the CPU
   std::map<std::string, std::string> device_env_;  // what the engine needs to see the device (software Vulkan)
+  std::vector<std::unique_ptr<RpcWorkerCheck>> rpc_checks_;  // running or finished (reaped at the next)
 };
 
 }  // namespace llmdesk::manager

@@ -165,8 +165,12 @@ void Backend::RequestProbe() {
       host.Post([this, r = std::move(r)] { OnProbeResult(r); });
     });
   using std::chrono::milliseconds;
-  if (is_remote())
-    prober_->Probe(generation_, model_.url, {"/models"}, milliseconds(3000), milliseconds(5000));
+  if (!model_.rpc_server_host.empty())
+    ProbeRpcServer();
+  else if (is_remote())
+    prober_->Probe(generation_, model_.url, {"/models"}, milliseconds(3000),
+                   status_.state == State::kReady ? host_.options().health_timeout : milliseconds(5000),
+                   model_.api_key.empty() ? net::HeaderList{} : net::HeaderList{{"Authorization", "Bearer " + model_.api_key}});
   else if (status_.state == State::kReady)
     prober_->Probe(generation_, "http://127.0.0.1:" + std::to_string(status_.port), {"/health", "/v1/models"},
                    milliseconds(1000), host_.options().health_timeout);
@@ -179,17 +183,21 @@ void Backend::OnProbeResult(const ProbeResult& r) {
   if (r.generation != generation_) return;
   probe_in_flight_ = false;
   if (status_.state == State::kStarting) return OnStartupProbe(r);
-  if (status_.state == State::kReady && !is_remote()) return OnHealthProbe(r);
+  if (status_.state == State::kReady) return is_remote() ? OnRemoteHealthProbe(r) : OnHealthProbe(r);
+  if (status_.state == State::kFailed && is_remote()) return OnFailedRemoteProbe(r);
 }
 
 void Backend::OnStartupProbe(const ProbeResult& r) {
   if (is_remote()) {
     startup_deadline_.reset();
     if (r.http_status >= 200 && r.http_status < 300) {
-      Transition(State::kStarting, State::kReady, "remote server answering at " + model_.url);
+      if (!Transition(State::kStarting, State::kReady, "remote server answering at " + model_.url)) return;
+      health_failures_ = 0;  // from now on its health is watched like an engine's
+      probe_at_ = ready_at_ + host_.options().health_interval;
     } else {
       Fail(model_.url + "/models did not answer with 200 (" +
            (r.http_status > 0 ? "HTTP " + std::to_string(r.http_status) : r.detail) + ")");
+      WatchFailedRemote();
     }
     return;
   }
@@ -260,7 +268,7 @@ void Backend::OnTimers(Clock::time_point now) {
   for (auto& [serial, tracked] : children_) tracked.child->KillIfOverdue(now);
   if (spawn_at_ && now >= *spawn_at_) {
     spawn_at_.reset();
-    SpawnAttempt("");
+    SpawnChecked();  // a crash restart: RPC workers are checked again first
   }
   if (status_.state == State::kStarting && startup_deadline_ && now >= *startup_deadline_) {
     startup_deadline_.reset();

@@ -148,7 +148,7 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
     auto [snap, changed] = sup_->WaitSnapshot(
         *i,
         [&](const Snapshot& s) {
-          if (cancel && cancel->cancelled()) return true;
+          if ((cancel && cancel->cancelled()) || s.removed) return true;
           const State st = s.status.state;
           if (st == State::kReady) return true;
           if (!requested) return st == State::kStopped || st == State::kFailed;
@@ -165,6 +165,10 @@ Result<Lease> Manager::Acquire(const std::string& name, std::chrono::millisecond
       }
       if (!draining) return Lease(hold, snap.status);
       continue;  // a ttl stop is being published: look again
+    }
+    if (snap.removed) {
+      give_back();
+      return Status::NotFound("'" + name + "' was removed from the config");
     }
     if (cancel && cancel->cancelled()) {
       give_back();
@@ -221,7 +225,9 @@ Subscription Manager::Subscribe(std::function<void(const Event&)> on_event, bool
   return sup_->Subscribe(std::move(on_event), replay_state);
 }
 
-const config::Config& Manager::config() const { return sup_->options().config; }
+const config::Config& Manager::config() const { return sup_->config(); }
+
+Result<ReconfigureResult> Manager::Reconfigure(config::Config config) { return sup_->Reconfigure(std::move(config)); }
 
 const std::vector<std::string>& Manager::startup_notes() const { return sup_->notes(); }
 

@@ -19,7 +19,16 @@
 //  - Records (pid, process group, start time from /proc/PID/stat, executable, port) in a state file so
 //    a later manager stops what a crashed one left (the engine's children too), and never kills a
 //    process that is not verifiably one of its engines (reused PID, planted record).
-//  - `url:` (remote) entries are never spawned: Start probes URL/models once: 2xx -> ready, else failed.
+//  - `url:` (remote) entries are never spawned: Start probes URL/models (with the api_key): 2xx -> ready,
+//    else failed. A ready remote is probed every health_interval like an engine; `health_failures`
+//    failures in a row (or no answer within health_timeout) -> failed, with what it answered. A failed
+//    remote is checked again every health_interval and started (-> ready) once it answers.
+//  - `rpc:` workers (issue 14): before every spawn (start and crash restart) each worker must complete
+//    the RPC HELLO handshake (rpc/rpc.h), checked on a helper thread; one that does not fails the backend
+//    with its address and why ("RPC worker 10.0.0.5:50052 does not answer: connection refused"). The
+//    engine gets `--rpc a,b`. BackendStatus::rpc_workers holds what the last check found.
+//  - A model with ModelConfig::rpc_server_host (`llmdesk rpc-worker`) is a ggml-rpc-server: readiness and
+//    health are the HELLO handshake instead of HTTP; a worker busy with its one client counts as healthy.
 //
 // Files: state_dir/KEY.lock (flock, holds the manager's PID) and state_dir/KEY.state.json; logs in
 // LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1). KEY is
@@ -37,6 +46,12 @@
 // is thread-safe; all are non-blocking except WaitUntil, Acquire and StopAllAndWait, which block the
 // *caller* (never call those from a UI thread or from an event callback).
 // Subscribers are called on the supervisor thread, in order, and must not block (post to your own loop).
+//
+// Reconfigure (a config reload): backends added to the config are registered (and started when `autostart`),
+// removed ones are stopped and dropped (Get/Start then say NotFound), changed ones are restarted with their new
+// settings when running (else keep them for the next start), unchanged ones are not touched (a running engine
+// keeps its process). engine, ports and models.hub_url apply from the next start on. config() then returns the
+// new config; references it returned before stay valid (each config is kept for the manager's lifetime).
 //
 // State machine per backend (one table, kTransitions in state.cpp; every change is an Event):
 //   stopped -> starting -> ready -> stopping -> stopped;  starting|ready -> failed (crash limit, timeout);
@@ -113,6 +128,15 @@ struct Placement {
   std::string note;           // one line when it runs (partly) on the CPU although a GPU was asked for or used
 };
 
+// One llama.cpp RPC worker of a backend (a model entry's `rpc:`), as the last check before an engine
+// start found it: state is rpc::ToString(rpc::WorkerState) ("unknown" until checked, "answering", "busy",
+// "unreachable", "incompatible"); detail says more ("protocol 6.0.0, 1 device", "connection refused").
+struct RpcWorkerStatus {
+  std::string address;  // host:port
+  std::string state = "unknown";
+  std::string detail;
+};
+
 struct BackendStatus {
   std::string name;
   config::ModelConfig::Kind kind = config::ModelConfig::Kind::kLocal;
@@ -131,7 +155,17 @@ struct BackendStatus {
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
   Placement placement;      // local models: device, layers offloaded, device memory (see Placement)
+  std::vector<RpcWorkerStatus> rpc_workers;  // the model's `rpc:` workers, in config order (issue 14)
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
+};
+
+// What Manager::Reconfigure did, by backend name (file order).
+struct ReconfigureResult {
+  std::vector<std::string> added;      // registered; started when `autostart`
+  std::vector<std::string> removed;    // stopped (when running) and dropped
+  std::vector<std::string> restarted;  // changed while starting or ready: restarted with the new settings
+  std::vector<std::string> updated;    // changed while not running: the new settings apply at its next start
+  std::vector<std::string> unchanged;  // not touched
 };
 
 // An event about `status` as it is now (backend, new_state = its state, port, pid, reason, progress, stage).
@@ -235,6 +269,11 @@ class Manager {
 
   // Events from now on; `replay_state` first delivers one kState event per backend with its current state.
   Subscription Subscribe(std::function<void(const Event&)> on_event, bool replay_state = false);
+
+  // Applies `config` (see the header comment). InvalidArgument when it comes from another file than the
+  // manager's (its lock and state file belong to that file). Blocks the caller until the supervisor thread has
+  // applied it (not until restarts are done).
+  Result<ReconfigureResult> Reconfigure(config::Config config);
 
   const config::Config& config() const;
   // What Create did about a previous manager's leftovers ("stopped stale engine 'default' (PID 42...").

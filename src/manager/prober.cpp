@@ -16,10 +16,20 @@ Prober::~Prober() {
 }
 
 void Prober::Probe(uint64_t generation, std::string base_url, std::vector<std::string> paths,
-                   std::chrono::milliseconds connect_timeout, std::chrono::milliseconds read_timeout) {
+                   std::chrono::milliseconds connect_timeout, std::chrono::milliseconds read_timeout,
+                   net::HeaderList headers) {
   {
     std::lock_guard lock(mu_);
-    request_ = Request{generation, std::move(base_url), std::move(paths), connect_timeout, read_timeout};
+    request_ = Request{generation, std::move(base_url), std::move(paths), connect_timeout, read_timeout,
+                       std::move(headers), nullptr};
+  }
+  cv_.notify_all();
+}
+
+void Prober::ProbeWith(uint64_t generation, std::function<ProbeResult()> check) {
+  {
+    std::lock_guard lock(mu_);
+    request_ = Request{generation, {}, {}, {}, {}, {}, std::move(check)};
   }
   cv_.notify_all();
 }
@@ -34,6 +44,12 @@ void Prober::Run() {
       req = std::move(*request_);
       request_.reset();
     }
+    if (req.check) {
+      ProbeResult result = req.check();
+      result.generation = req.generation;
+      on_result_(std::move(result));
+      continue;
+    }
     std::string base = req.base_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     ProbeResult result;
@@ -42,6 +58,7 @@ void Prober::Run() {
     for (const auto& path : req.paths) {
       net::HttpRequest get;
       get.url = base + path;
+      get.headers = req.headers;
       get.connect_timeout = req.connect_timeout;
       get.timeout = req.read_timeout;
       get.max_response_bytes = 64 * 1024;

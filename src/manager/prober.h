@@ -33,8 +33,13 @@ class Prober {
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
   // base_url: "http://127.0.0.1:10500" or a remote "http://gpu-box:8000/v1".
+  // headers: e.g. a remote server's {"Authorization", "Bearer KEY"}.
   void Probe(uint64_t generation, std::string base_url, std::vector<std::string> paths,
-             std::chrono::milliseconds connect_timeout, std::chrono::milliseconds read_timeout);
+             std::chrono::milliseconds connect_timeout, std::chrono::milliseconds read_timeout,
+             net::HeaderList headers = {});
+  // A probe that is not HTTP (an RPC worker's HELLO): `check` runs on the helper thread and must be
+  // bounded in time; its result's generation is set here.
+  void ProbeWith(uint64_t generation, std::function<ProbeResult()> check);
 
  private:
   struct Request {
@@ -42,6 +47,8 @@ class Prober {
     std::string base_url;
     std::vector<std::string> paths;
     std::chrono::milliseconds connect_timeout, read_timeout;
+    net::HeaderList headers;
+    std::function<ProbeResult()> check;  // set: run this instead of the HTTP probe
   };
   void Run();
   OnResult on_result_;

@@ -18,6 +18,14 @@ std::string ExpandMacros(const std::string& arg, int port, const std::string& mo
   return Substitute(Substitute(arg, "${PORT}", std::to_string(port)), "${MODEL}", model);
 }
 
+// Issue 14: `rpc:` workers -> one `--rpc host:port,host:port` (llama-server splits the layers over them).
+void AppendRpcWorkers(const config::ModelConfig& model, std::vector<std::string>& argv) {
+  if (model.rpc.empty()) return;
+  std::string list;
+  for (const auto& worker : model.rpc) list += (list.empty() ? "" : ",") + worker;
+  argv.insert(argv.end(), {"--rpc", list});
+}
+
 }  // namespace
 
 process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::filesystem::path& llama_server,
@@ -37,6 +45,7 @@ process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::f
     has_jinja_flag |= arg == "--jinja" || arg == "--no-jinja";
   }
   if (!has_jinja_flag) spec.argv.push_back("--jinja");  // chat templates with tool calls need it
+  AppendRpcWorkers(model, spec.argv);
   return spec;
 }
 

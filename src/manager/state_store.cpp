@@ -152,6 +152,21 @@ std::optional<EngineRecord> ParseRecord(const json& e) {
 
 }  // namespace
 
+std::vector<EngineRecord> ParseStateFile(std::string_view text, const std::string& source,
+                                         std::vector<std::string>& notes) {
+  std::vector<EngineRecord> out;
+  const json state = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.is_object() || !state.contains("engines") || !state["engines"].is_array()) {
+    notes.push_back("ignored an unreadable state file " + source);
+    return out;
+  }
+  for (const auto& e : state["engines"]) {
+    if (auto r = ParseRecord(e)) out.push_back(std::move(*r));
+    else notes.push_back("ignored a malformed record in " + source);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::path& dir,
                                                      const std::string& config_source) {
   if (Status st = EnsurePrivateDir(dir, "state directory"); !st.ok()) return st;
@@ -186,46 +201,38 @@ std::vector<std::string> StateStore::CleanStale() {
   if (!text.ok()) {
     if (text.status().code() == Status::Code::kNotFound) return notes;
     notes.push_back("ignored the state file: " + text.status().message());
-  } else if (json state = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-             state.is_discarded() || !state.is_object() || !state.contains("engines") || !state["engines"].is_array()) {
-    notes.push_back("ignored an unreadable state file " + state_path_.string());
   } else {
     const pid_t own_group = getpgrp();
-    for (const auto& e : state["engines"]) {
-      auto r = ParseRecord(e);
-      if (!r) {
-        notes.push_back("ignored a malformed record in " + state_path_.string());
-        continue;
-      }
-      if (r->pgid == own_group || r->pid == getpid()) continue;
-      auto leader = ReadStat(r->pid);
-      if (leader && leader->start_time != r->start_time) {
-        notes.push_back(fmt::format("PID {} recorded for '{}' is now a different process; left alone", r->pid, r->name));
+    for (const EngineRecord& r : ParseStateFile(*text, state_path_.string(), notes)) {
+      if (r.pgid == own_group || r.pid == getpid()) continue;
+      auto leader = ReadStat(r.pid);
+      if (leader && leader->start_time != r.start_time) {
+        notes.push_back(fmt::format("PID {} recorded for '{}' is now a different process; left alone", r.pid, r.name));
         continue;
       }
       if (leader) {
-        if (leader->pgid != r->pgid || !IsRecordedProgram(r->pid, *r) || !HasOwnerMark(r->pid, key_)) {
+        if (leader->pgid != r.pgid || !IsRecordedProgram(r.pid, r) || !HasOwnerMark(r.pid, key_)) {
           notes.push_back(fmt::format("PID {} recorded for '{}' is not an engine this llmdesk started; left alone",
-                                      r->pid, r->name));
+                                      r.pid, r.name));
           continue;
         }
-        kill(-r->pgid, SIGKILL);
-        bool gone = WaitGone(r->pid, std::chrono::seconds(2));
+        kill(-r.pgid, SIGKILL);
+        bool gone = WaitGone(r.pid, std::chrono::seconds(2));
         notes.push_back(fmt::format("{} stale engine '{}' (PID {}, port {}) left by a previous llmdesk",
-                                    gone ? "stopped" : "sent SIGKILL to", r->name, r->pid, r->port));
+                                    gone ? "stopped" : "sent SIGKILL to", r.name, r.pid, r.port));
         continue;
       }
       // The leader is gone; its children may not be (they kept the group). A group id is not reused
       // while any member lives, so members that started after the leader and carry our mark are its own.
       std::vector<pid_t> members;
-      for (pid_t m : GroupMembers(r->pgid, r->start_time))
+      for (pid_t m : GroupMembers(r.pgid, r.start_time))
         if (HasOwnerMark(m, key_)) members.push_back(m);
       if (members.empty()) continue;  // gone already (PDEATHSIG did its job)
-      kill(-r->pgid, SIGKILL);
+      kill(-r.pgid, SIGKILL);
       for (pid_t m : members) WaitGone(m, std::chrono::seconds(2));
       notes.push_back(fmt::format("stopped {} leftover process(es) of stale engine '{}' (process group {}) left by a "
                                   "previous llmdesk",
-                                  members.size(), r->name, r->pgid));
+                                  members.size(), r.name, r.pgid));
     }
   }
   if (Status st = Write({}); !st.ok()) notes.push_back(st.message());

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -23,6 +24,12 @@ struct EngineRecord {
   std::string exe;                    // readlink /proc/PID/exe right after the spawn
   std::string argv0;                  // the program we ran
 };
+
+// The engine records in the text of a state file (`source` names it in notes). A record that does not
+// parse (a wrong type, PID 0 or 1, a group below 2) is left out with a note; text that is no state file
+// at all gives no records and one note. Never throws, on any input (a fuzz target feeds it).
+std::vector<EngineRecord> ParseStateFile(std::string_view text, const std::string& source,
+                                         std::vector<std::string>& notes);
 
 class StateStore {
  public:

@@ -9,7 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <set>
 
+#include "config/config_diff.h"
 #include "manager/private_files.h"
 
 namespace llmdesk::manager {
@@ -65,25 +68,14 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(Options options) {
   ev.data.u64 = 0;
   epoll_ctl(sup->epoll_fd_.get(), EPOLL_CTL_ADD, sup->queue_->fd(), &ev);
 
-  std::weak_ptr<CommandQueue> weak_queue = sup->queue_;
+  sup->configs_.push_back(std::make_unique<const config::Config>(sup->options_.config));
   for (const auto& model : sup->options_.config.models) {
     // Indices are positions in backends_, so a skipped duplicate cannot shift later names.
     if (sup->index_.count(model.name)) {
       sup->notes_.push_back("ignored a second model named '" + model.name + "' (names must be unique)");
       continue;
     }
-    const size_t at = sup->backends_.size();
-    sup->index_.emplace(model.name, at);
-    const std::string log_file = LogFilePath(sup->options_.config, model.name, sup->options_.log_dir).string();
-    auto log = std::make_shared<process::LineLog>(sup->options_.log_ring_lines, log_file);
-    auto hold = std::make_shared<Lease::Hold>();
-    hold->wake = [weak_queue] {
-      if (auto q = weak_queue.lock()) q->Post([] {});  // the loop recomputes its deadlines (ttl)
-    };
-    sup->backends_.push_back(std::make_unique<Backend>(*sup, model, log_file, log, hold));
-    sup->logs_.push_back(log);
-    sup->holds_.push_back(hold);
-    sup->snapshot_.push_back({sup->backends_.back()->status(), 0});
+    sup->AddBackend(model);
   }
   Supervisor* self = sup.get();
   sup->thread_ = std::thread([self] { self->Loop(); });
@@ -97,6 +89,85 @@ Supervisor::~Supervisor() {
   });
   if (thread_.joinable()) thread_.join();
   backends_.clear();  // joins the probe threads; kills (last resort) a child that is somehow left
+}
+
+void Supervisor::AddBackend(const config::ModelConfig& model) {
+  const std::string log_file = LogFilePath(options_.config, model.name, options_.log_dir).string();
+  auto log = std::make_shared<process::LineLog>(options_.log_ring_lines, log_file);
+  auto hold = std::make_shared<Lease::Hold>();
+  std::weak_ptr<CommandQueue> weak_queue = queue_;
+  hold->wake = [weak_queue] {
+    if (auto q = weak_queue.lock()) q->Post([] {});  // the loop recomputes its deadlines (ttl)
+  };
+  auto backend = std::make_unique<Backend>(*this, model, log_file, log, hold);
+  {
+    std::lock_guard lock(status_mu_);
+    const size_t at = snapshot_.size();
+    index_[model.name] = at;
+    logs_.push_back(log);
+    holds_.push_back(hold);
+    snapshot_.push_back({backend->status(), 0, false});
+    slot_of_[backend.get()] = at;
+  }
+  backends_.push_back(std::move(backend));
+}
+
+const config::Config& Supervisor::config() const {
+  std::lock_guard lock(status_mu_);
+  return *configs_.back();
+}
+
+Result<ReconfigureResult> Supervisor::Reconfigure(config::Config next) {
+  const std::string source = config().source;
+  if (next.source != source)
+    return Status::InvalidArgument("a running manager applies only its own config file (" +
+                                   (source.empty() ? std::string("the built-in defaults") : source) + "), not " +
+                                   (next.source.empty() ? std::string("the built-in defaults") : next.source));
+  auto done = std::make_shared<std::promise<ReconfigureResult>>();
+  auto result = done->get_future();
+  queue_->Post([this, next = std::move(next), done] {
+    ReconfigureResult r;
+    ApplyConfig(next, r);
+    done->set_value(std::move(r));
+  });
+  if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    return Status::Timeout("the manager did not apply the new config within 30 s (is it stopping?)");
+  return result.get();
+}
+
+void Supervisor::ApplyConfig(const config::Config& next, ReconfigureResult& out) {
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    Backend& b = *backends_[i];
+    if (b.removed() || next.FindModel(b.name())) continue;
+    const std::string name = b.name();
+    b.Remove("removed from the config");
+    {
+      std::lock_guard lock(status_mu_);
+      index_.erase(name);
+      snapshot_[i].removed = true;
+    }
+    out.removed.push_back(name);
+  }
+  std::set<std::string> seen;
+  for (const auto& model : next.models) {
+    if (!seen.insert(model.name).second) continue;  // a duplicate name: the first entry counts (as in Create)
+    auto i = Find(model.name);
+    if (!i) {
+      AddBackend(model);
+      out.added.push_back(model.name);
+      if (model.autostart) backends_.back()->Start();
+      continue;
+    }
+    Backend& b = *backends_[*i];
+    if (config::SameModelSettings(b.model(), model)) out.unchanged.push_back(model.name);
+    else (b.Reconfigure(model) ? out.restarted : out.updated).push_back(model.name);
+  }
+  options_.config = next;  // engine, ports, hub: read at the next start
+  {
+    std::lock_guard lock(status_mu_);
+    configs_.push_back(std::make_unique<const config::Config>(next));
+  }
+  status_cv_.notify_all();  // waiters on a removed backend look again
 }
 
 void Supervisor::Loop() {
@@ -172,7 +243,7 @@ void Supervisor::Emit(Event e) {
 void Supervisor::Publish(const Backend& backend) {
   {
     std::lock_guard lock(status_mu_);
-    auto& entry = snapshot_[index_.at(backend.name())];
+    auto& entry = snapshot_[slot_of_.at(&backend)];
     entry.status = backend.status();
     entry.start_serial = backend.start_serial();
   }
@@ -196,6 +267,7 @@ void Supervisor::WriteStateFile() {
 }
 
 std::optional<size_t> Supervisor::Find(const std::string& name) const {
+  std::lock_guard lock(status_mu_);
   auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;
   return it->second;
@@ -203,19 +275,43 @@ std::optional<size_t> Supervisor::Find(const std::string& name) const {
 
 Snapshot Supervisor::Get(size_t i) const {
   Snapshot s;
+  std::shared_ptr<Lease::Hold> h;
   {
     std::lock_guard lock(status_mu_);
     s = snapshot_[i];
+    h = holds_[i];
   }
-  std::lock_guard lock(holds_[i]->mu);
-  s.status.in_flight = holds_[i]->in_flight;
-  s.status.last_used = holds_[i]->last_used;
+  std::lock_guard lock(h->mu);
+  s.status.in_flight = h->in_flight;
+  s.status.last_used = h->last_used;
   return s;
 }
 
+std::shared_ptr<Lease::Hold> Supervisor::hold(size_t i) const {
+  std::lock_guard lock(status_mu_);
+  return holds_[i];
+}
+
+std::vector<std::string> Supervisor::LogTail(size_t i, size_t lines) const {
+  std::shared_ptr<process::LineLog> log;
+  {
+    std::lock_guard lock(status_mu_);
+    log = logs_[i];
+  }
+  return log->Tail(lines);
+}
+
 std::vector<BackendStatus> Supervisor::List() const {
+  size_t slots;
+  {
+    std::lock_guard lock(status_mu_);
+    slots = snapshot_.size();
+  }
   std::vector<BackendStatus> out;
-  for (size_t i = 0; i < holds_.size(); ++i) out.push_back(Get(i).status);
+  for (size_t i = 0; i < slots; ++i) {
+    Snapshot s = Get(i);
+    if (!s.removed) out.push_back(std::move(s.status));
+  }
   return out;
 }
 
@@ -248,6 +344,7 @@ Subscription Supervisor::Subscribe(std::function<void(const Event&)> fn, bool re
   auto sub = bus_.Subscribe(std::move(fn), [this] {
     std::vector<Event> replay;
     for (const auto& b : backends_) {
+      if (b->removed()) continue;
       const auto& s = b->status();
       Event e = EventFor(s, Event::Kind::kState, s.state);
       e.seq = next_seq_++;

@@ -46,6 +46,7 @@ class CommandQueue {
 struct Snapshot {
   BackendStatus status;
   uint64_t start_serial = 0;
+  bool removed = false;  // dropped from the config by Reconfigure (its slot stays; Find no longer names it)
 };
 
 class Supervisor final : public BackendHost {
@@ -65,15 +66,18 @@ class Supervisor final : public BackendHost {
   void WakeWaiters() const;
   bool WaitAll(const std::function<bool(const BackendStatus&)>& pred,
                std::chrono::steady_clock::time_point deadline) const;
-  std::shared_ptr<Lease::Hold> hold(size_t i) const { return holds_[i]; }
-  std::vector<std::string> LogTail(size_t i, size_t lines) const { return logs_[i]->Tail(lines); }
+  std::shared_ptr<Lease::Hold> hold(size_t i) const;
+  std::vector<std::string> LogTail(size_t i, size_t lines) const;
   Subscription Subscribe(std::function<void(const Event&)> fn, bool replay_state);
   // Runs `fn(backend)` on the supervisor thread.
   void Post(size_t i, std::function<void(Backend&)> fn);
   void PostAll(std::function<void(Backend&)> fn);
   void KillAll();
-  const Options& options() const override { return options_; }
+  const Options& options() const override { return options_; }  // supervisor thread (config: use config())
   const std::vector<std::string>& notes() const { return notes_; }
+  const config::Config& config() const;  // the current config (kept alive for the supervisor's lifetime)
+  // Applies a new config on the supervisor thread and waits for it (see Manager::Reconfigure).
+  Result<ReconfigureResult> Reconfigure(config::Config config);
 
   // ---- BackendHost (supervisor thread) ----
   const std::string& owner_key() const override { return store_->key(); }
@@ -91,17 +95,22 @@ class Supervisor final : public BackendHost {
   explicit Supervisor(Options options) : options_(std::move(options)) {}
   void Loop();
   void WriteStateFile();
+  // Adds a backend slot for `model` (Create, and Reconfigure on the supervisor thread).
+  void AddBackend(const config::ModelConfig& model);
+  void ApplyConfig(const config::Config& next, ReconfigureResult& out);  // supervisor thread
 
   Options options_;
   std::unique_ptr<StateStore> store_;
   std::vector<std::string> notes_;                        // from CleanStale
-  std::map<std::string, size_t> index_;                   // immutable after Create
-  std::vector<std::shared_ptr<process::LineLog>> logs_;   // immutable after Create (LineLog is thread-safe)
-  std::vector<std::shared_ptr<Lease::Hold>> holds_;       // immutable after Create
-
+  // The slots, one per backend ever configured (a removed one keeps its slot): guarded by status_mu_, grown
+  // only by the supervisor thread (Create, Reconfigure).
   mutable std::mutex status_mu_;
   mutable std::condition_variable status_cv_;
+  std::map<std::string, size_t> index_;                   // configured names only
+  std::vector<std::shared_ptr<process::LineLog>> logs_;   // LineLog is thread-safe
+  std::vector<std::shared_ptr<Lease::Hold>> holds_;
   std::vector<Snapshot> snapshot_;
+  std::vector<std::unique_ptr<const config::Config>> configs_;  // every config applied; back() is current
 
   EventBus<Event> bus_;
   std::shared_ptr<CommandQueue> queue_ = std::make_shared<CommandQueue>();
@@ -109,7 +118,8 @@ class Supervisor final : public BackendHost {
   std::thread thread_;
 
   // ---- supervisor thread only ----
-  std::vector<std::unique_ptr<Backend>> backends_;
+  std::vector<std::unique_ptr<Backend>> backends_;       // by slot
+  std::map<const Backend*, size_t> slot_of_;
   std::map<uint64_t, Backend*> by_serial_;
   uint64_t next_serial_ = 1;
   uint64_t next_seq_ = 1;

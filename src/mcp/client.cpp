@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/json_read.h"
 #include "mcp/jsonrpc.h"
 
 namespace llmdesk::mcp {
@@ -24,10 +25,10 @@ std::string ResultText(const json& result) {
     for (const auto& block : *content) {
       if (!block.is_object()) continue;
       std::string piece;
-      if (block.value("type", "") == "text" && block.contains("text") && block["text"].is_string())
+      if (JsonString(block, "type") == "text" && block.contains("text") && block["text"].is_string())
         piece = block["text"].get<std::string>();
       else
-        piece = "[" + block.value("type", std::string("content")) + "]";
+        piece = "[" + JsonString(block, "type", "content") + "]";
       out += (out.empty() ? "" : "\n") + piece;
     }
   }
@@ -55,23 +56,31 @@ Client::Client(ServerSpec spec, std::unique_ptr<Transport> transport, json capab
 Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::Connect(const ServerSpec& spec, net::HttpClient* http, ClientOptions options) {
-  auto on_notification = [name = spec.name](const json& message) {
-    if (message.value("method", "") == "notifications/message" && message.contains("params"))
-      spdlog::info("mcp {}: {}", name, Dump(message["params"].value("data", json())));
-  };
-  std::unique_ptr<Transport> transport;
-  if (!spec.url.empty()) {
-    if (!http) return Status::InvalidArgument("MCP server '" + spec.name + "' is an HTTP server, but no HTTP client was given");
-    transport = MakeHttpTransport(*http, spec, on_notification, options.on_request);
-  } else if (!spec.command.empty()) {
-    auto made = MakeStdioTransport(spec, on_notification, options.on_request, options.on_closed);
-    if (!made.ok()) return made.status();
-    transport = std::move(made).value();
-  } else {
+  auto make = [&](NotificationFn on_notification) -> Result<std::unique_ptr<Transport>> {
+    if (!spec.url.empty()) {
+      if (!http)
+        return Status::InvalidArgument("MCP server '" + spec.name + "' is an HTTP server, but no HTTP client was given");
+      return MakeHttpTransport(*http, spec, std::move(on_notification), options.on_request);
+    }
+    if (!spec.command.empty())
+      return MakeStdioTransport(spec, std::move(on_notification), options.on_request, options.on_closed);
     return Status::InvalidArgument("MCP server '" + spec.name + "' has neither a command nor a url");
-  }
+  };
+  return ConnectOver(spec, make, options);
+}
+
+Result<std::unique_ptr<Client>> Client::ConnectOver(const ServerSpec& spec, const TransportFactory& make,
+                                                    ClientOptions options) {
+  // Notifications come from the server: nothing in them is trusted to have the type it should.
+  auto on_notification = [name = spec.name](const json& message) {
+    if (JsonString(message, "method") != "notifications/message") return;
+    const json params = message.contains("params") ? message["params"] : json();
+    if (params.is_object() && params.contains("data")) spdlog::info("mcp {}: {}", name, Dump(params["data"]));
+  };
+  auto transport = make(on_notification);
+  if (!transport.ok()) return transport.status();
   json capabilities = options.capabilities.is_object() ? std::move(options.capabilities) : json::object();
-  std::unique_ptr<Client> client(new Client(spec, std::move(transport), std::move(capabilities), options.listen));
+  std::unique_ptr<Client> client(new Client(spec, std::move(transport).value(), std::move(capabilities), options.listen));
   if (Status s = client->Initialize(Clock::now() + spec.connect_timeout); !s.ok()) return s;
   return client;
 }
@@ -86,14 +95,14 @@ Status Client::Initialize(Clock::time_point deadline) {
   if (!reply.ok()) return reply.status();
   if (reply->contains("error"))
     return Status::Unavailable("MCP server '" + spec_.name + "' refused initialize: " + Dump((*reply)["error"]));
-  const json result = reply->value("result", json());
-  const std::string version = result.is_object() ? result.value("protocolVersion", "") : "";
+  const json result = reply->contains("result") ? (*reply)["result"] : json();
+  const std::string version = JsonString(result, "protocolVersion");
   const auto& known = SupportedVersions();
   if (!IsStatefulVersion(version) || std::find(known.begin(), known.end(), version) == known.end())
     return Status::FailedPrecondition("MCP server '" + spec_.name + "' (" + transport_->Describe() +
                                       ") speaks protocol version '" + version + "', which llmdesk does not");
   protocol_version_ = version;
-  server_info_ = result.value("serverInfo", json::object());
+  server_info_ = result.contains("serverInfo") && result["serverInfo"].is_object() ? result["serverInfo"] : json::object();
   transport_->SetSession(transport_->ReceivedSession(), version);
   if (Status s = transport_->Notify(MakeNotification("notifications/initialized")); !s.ok()) return s;
   if (listen_) transport_->Listen();
@@ -117,8 +126,8 @@ Result<json> Client::Call(const std::string& method, json params, Clock::time_po
       return reply.status();
     }
     if (auto error = reply->find("error"); error != reply->end()) {
-      const std::string message = error->is_object() ? error->value("message", Dump(*error)) : Dump(*error);
-      const int code = error->is_object() ? error->value("code", 0) : 0;
+      const std::string message = JsonString(*error, "message", Dump(*error));
+      const int64_t code = JsonInt(*error, "code");
       return Status::InvalidArgument("MCP server '" + spec_.name + "' answered " + method + " with error " +
                                      std::to_string(code) + ": " + message);
     }

@@ -124,6 +124,13 @@ class Client {
   // Connects (spawns for stdio) and initializes. `http` must outlive the client (HTTP servers only).
   static Result<std::unique_ptr<Client>> Connect(const ServerSpec& spec, net::HttpClient* http,
                                                  ClientOptions options = {});
+  // The same over a transport the caller makes: `make` gets the client's notification handler (logs
+  // notifications/message) and returns the transport. Connect uses it with the HTTP and stdio transports;
+  // tests and the MCP-client fuzz target use it with a scripted server.
+  using NotificationFn = std::function<void(const nlohmann::json&)>;
+  using TransportFactory = std::function<Result<std::unique_ptr<Transport>>(NotificationFn on_notification)>;
+  static Result<std::unique_ptr<Client>> ConnectOver(const ServerSpec& spec, const TransportFactory& make,
+                                                     ClientOptions options = {});
   ~Client();
 
   Result<std::vector<nlohmann::json>> ListTools(std::chrono::milliseconds timeout = std::chrono::seconds(30));

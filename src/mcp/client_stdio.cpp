@@ -102,12 +102,14 @@ class StdioTransport : public Transport {
     return out;
   }
 
-  // Writes one line, waiting (bounded) while the pipe is full. The reader thread passes `only_if_free`:
-  // it must never wait for a writer that may itself wait for the child, which may wait for the reader.
+  // Writes one line, waiting (bounded) while the pipe is full. The reader thread passes `only_if_free`: it
+  // must not wait long for a writer that may itself wait for the child, which may wait for the reader; it
+  // waits for the lock until `deadline` only. (Not a bare try_lock: a caller that has just written a request
+  // may still hold the lock when the server's question about it arrives, and the answer would be lost.)
   Status Write(std::string line, Clock::time_point deadline, bool only_if_free = false) {
     line += '\n';
     std::unique_lock lock(write_mu_, std::defer_lock);
-    if (only_if_free && !lock.try_lock()) return Status::Unavailable("stdin is busy");
+    if (only_if_free && !lock.try_lock_until(deadline)) return Status::Unavailable("stdin is busy");
     if (!lock.owns_lock()) lock.lock();
     std::string_view rest = line;
     while (!rest.empty()) {
@@ -238,7 +240,7 @@ class StdioTransport : public Transport {
   ClosedFn on_closed_;
   UniqueFd wake_;
   std::thread thread_;
-  std::mutex write_mu_;  // one line at a time on stdin
+  std::timed_mutex write_mu_;  // one line at a time on stdin
   mutable std::mutex mu_;  // guards child_, pending_, dead_, stderr_
   std::condition_variable cv_;
   std::unique_ptr<process::Child> child_;

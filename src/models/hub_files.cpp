@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_read.h"
 #include "common/text.h"
 #include "models/library.h"
 #include "models/pull.h"
@@ -89,7 +90,7 @@ Result<std::vector<HubFile>> ParseRepoListing(const std::string& body) {
   if (j.is_discarded() || !j.is_array()) return Status::InvalidArgument("expected a JSON array of files");
   std::vector<HubFile> out;
   for (const auto& e : j) {
-    if (!e.is_object() || e.value("type", "") != "file" || !e.contains("path") || !e["path"].is_string()) continue;
+    if (!e.is_object() || JsonString(e, "type") != "file" || !e.contains("path") || !e["path"].is_string()) continue;
     HubFile f;
     f.path = e["path"].get<std::string>();
     if (!IsSafePath(f.path)) continue;

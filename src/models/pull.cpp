@@ -281,7 +281,11 @@ AttemptEnd Attempt(net::HttpClient& http, DownloadState& st, Status& error) {
   if (!write_error.ok()) return error = write_error, AttemptEnd::kFailed;
   if (http_status != 0)
     return error = HttpStatusError(http_status, st.target.url, st.target.what, st.o.token.has_value()), AttemptEnd::kFailed;
-  if (s.code() == Status::Code::kCancelled) return error = s, AttemptEnd::kFailed;
+  if (s.code() == Status::Code::kCancelled)
+    return error = Status::Cancelled("stopped downloading " + st.target.what + " after " +
+                                     std::to_string(part.length) + " bytes; they are kept, and the next pull resumes " +
+                                     "from there"),
+           AttemptEnd::kFailed;
   if (complete) return AttemptEnd::kComplete;
   if (restart) {
     if (Status t = part.Truncate(); !t.ok()) return error = t, AttemptEnd::kFailed;

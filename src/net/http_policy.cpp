@@ -51,14 +51,16 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-Status CheckPolicy(const Request& req, const Policy& policy, bool public_route) {
+Status CheckPolicy(const Request& req, const Policy& policy, bool public_route,
+                   const std::vector<std::string>* route_origins) {
   if (policy.token.empty() && !IsLoopbackHostHeader(req.Header("Host"))) {
     return Status::PermissionDenied("Host header '" + req.Header("Host") +
                                     "' is not a loopback name (DNS rebinding protection)");
   }
   const std::string& origin = req.Header("Origin");
   if (!IsAllowedOrigin(origin) &&
-      std::find(policy.allowed_origins.begin(), policy.allowed_origins.end(), origin) == policy.allowed_origins.end()) {
+      std::find(policy.allowed_origins.begin(), policy.allowed_origins.end(), origin) == policy.allowed_origins.end() &&
+      (!route_origins || std::find(route_origins->begin(), route_origins->end(), origin) == route_origins->end())) {
     return Status::PermissionDenied("Origin '" + origin + "' is not allowed (DNS rebinding protection)");
   }
   if (!policy.token.empty() && !public_route) {

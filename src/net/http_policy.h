@@ -30,9 +30,10 @@ struct Policy {
   std::vector<std::string> allowed_origins;  // accepted besides absent and loopback origins
 };
 
-// Ok when `req` may be served. PermissionDenied (answer 403) for a foreign Host or Origin;
+// Ok when `req` may be served. `route_origins` (a route's RouteOptions::allowed_origins) are accepted too. PermissionDenied (answer 403) for a foreign Host or Origin;
 // Unauthenticated requests (missing or wrong token, unless `public_route`) give FailedPrecondition
 // (answer 401). The message says what was wrong and what to send.
-Status CheckPolicy(const Request& req, const Policy& policy, bool public_route = false);
+Status CheckPolicy(const Request& req, const Policy& policy, bool public_route = false,
+                   const std::vector<std::string>* route_origins = nullptr);
 
 }  // namespace llmdesk::net

@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/cancel.h"
 #include "net/http_policy.h"
 #include "net/ports.h"
 #include "net/router.h"
@@ -274,7 +275,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     auto match = srv_.router.Find(req_);
     route_ = match.route;
-    if (Status allowed = CheckPolicy(req_, srv_.policy, route_ && route_->options.public_route); !allowed.ok()) {
+    gone_ = std::make_shared<CancelToken>();
+    req_.gone = gone_.get();
+    if (Status allowed = CheckPolicy(req_, srv_.policy, route_ && route_->options.public_route,
+                                     route_ ? &route_->options.allowed_origins : nullptr); !allowed.ok()) {
       bool unauthenticated = allowed.code() == Status::Code::kFailedPrecondition;
       Response r = srv_.ErrorResponse(unauthenticated ? 401 : 403, allowed.message(),
                                       unauthenticated ? "unauthenticated" : "forbidden");
@@ -315,9 +319,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req_.body = std::move(parser_->get().body());
     stream_.expires_never();
     if (route_->options.inline_handler) return Finish(Invoke([this] { return route_->handler(req_); }));
-    srv_.pool.Post([self = shared_from_this()] {
+    bool posted = srv_.pool.Post([self = shared_from_this()] {
       Response r = self->Invoke([&] { return self->route_->handler(self->req_); });
       asio::post(self->executor(), [self, r = std::move(r)]() mutable { self->Finish(std::move(r)); });
+    });
+    if (posted) WatchWhileHandling();
+  }
+
+  // While a pool handler runs: a read whose failure (the peer closed or reset) cancels `gone_`. What the
+  // client sends meanwhile (a pipelined request) goes into buffer_ for the next ReadHeader. Finish waits
+  // for this read to end before it replies, so there is never more than one read on the socket.
+  void WatchWhileHandling() {
+    constexpr size_t kMaxPipelined = 64 * 1024;  // beyond, stop reading until the reply is out
+    if (buffer_.size() >= kMaxPipelined) return;
+    watching_ = true;
+    stream_.socket().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->watching_ = false;
+      self->buffer_.commit(n);
+      if (self->parked_) {  // the handler is done: reply now
+        Response r = std::move(*self->parked_);
+        self->parked_.reset();
+        return self->Finish(std::move(r));
+      }
+      if (ec) return self->gone_->Cancel();  // the client went away: the handler may stop its work
+      self->WatchWhileHandling();
     });
   }
 
@@ -367,13 +392,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // On the strand: what a handler answered.
   void Finish(Response r) {
+    if (watching_) {  // end the watch first (its handler calls Finish again): one read at a time
+      parked_.emplace(std::move(r));
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+      return;
+    }
     if (r.deferred()) {
       auto work = std::move(r.defer_work());
       bool posted = srv_.pool.Post([self = shared_from_this(), work = std::move(work)] {
         Response out = self->Invoke(work);
         asio::post(self->executor(), [self, out = std::move(out)]() mutable { self->Finish(std::move(out)); });
       });
-      if (!posted) Close();
+      if (!posted) return Close();
+      WatchWhileHandling();
       return;
     }
     if (r.streamed()) return StartStream(std::move(r));
@@ -448,7 +480,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<Parser> parser_;
   Request req_;
   const Route* route_ = nullptr;
-  bool keep_alive_ = true, http10_ = false, writing_ = false, linger_ = false;
+  bool keep_alive_ = true, http10_ = false, writing_ = false, linger_ = false, watching_ = false;
+  std::shared_ptr<CancelToken> gone_;  // Request::gone of the request being handled
+  std::optional<Response> parked_;     // a handler's reply waiting for the watch read to end
   std::string remote_, head_, body_;
   std::shared_ptr<StreamImpl> stream_impl_;
   std::vector<std::string> out_chunks_;

@@ -9,6 +9,7 @@
 //  - Policy (CheckPolicy in http_policy.h): Host must be a loopback name unless a token is set, Origin
 //    absent or loopback (or in `allowed_origins`), and the bearer token when one is set (public routes
 //    skip only the token). 403/401 otherwise.
+//    A route's own `allowed_origins` are accepted on that route only (e.g. the gateway's CORS origins).
 //  - Routing: method + pattern ("/health", "/api/backends/{name}/logs"; captures are percent-decoded).
 //    404 for an unknown path, 405 (with Allow) for a known path and another method.
 // Error bodies are {"error":{"message","code"}} unless ServerOptions::render_error says otherwise.
@@ -19,7 +20,8 @@
 // route runs on an IO thread and must never block; other routes run on the pool. A handler may return
 // Response::Defer (finish on the pool) or Response::Stream (chunked: the headers go out, then `start`
 // runs on the pool with a Stream it may write to from any thread, keep, or hand to a subscription —
-// event streams do not pin a thread). At most `max_streams` streams are open at once: beyond, 503 with
+// event streams do not pin a thread). While a pool handler runs, the server keeps reading the socket:
+// the client closing it cancels Request::gone (bytes it sends meanwhile are kept for the next request). At most `max_streams` streams are open at once: beyond, 503 with
 // Retry-After. Sockets get TCP_NODELAY, SO_REUSEADDR (never SO_REUSEPORT); writes use MSG_NOSIGNAL, so a
 // vanished peer costs an error, never a SIGPIPE, and no process-wide signal disposition is touched.
 //
@@ -42,6 +44,10 @@
 
 #include "common/status.h"
 
+namespace llmdesk {
+class CancelToken;
+}
+
 namespace llmdesk::net {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -55,6 +61,9 @@ struct Request {
   std::string body;
   std::map<std::string, std::string> params;  // route captures, decoded: {"name": "x y"}
   std::string remote_address;         // "127.0.0.1"
+  // Cancelled when the client goes away before the reply is sent (pool handlers only; an inline
+  // handler's never fires). Valid while the handler runs; watch it with a CancelWatch.
+  const CancelToken* gone = nullptr;
 
   // Case-insensitive; "" when absent. HasHeader tells absent from empty.
   const std::string& Header(std::string_view name) const;
@@ -122,6 +131,7 @@ struct RouteOptions {
   bool inline_handler = false;  // run on the IO thread: only for handlers that never block
   bool public_route = false;    // no bearer token needed (the Host/Origin check still applies)
   size_t max_body_bytes = 0;    // 0 = the server's limit
+  std::vector<std::string> allowed_origins;  // Origins accepted on this route besides the server's
 };
 
 struct ServerOptions {

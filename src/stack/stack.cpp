@@ -3,8 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <thread>
 
+#include "config/config_diff.h"
 #include "control/control.h"
 #include "gateway/gateway.h"
 #include "mcp/http_transport.h"
@@ -43,7 +45,8 @@ struct Stack::Parts {
   std::unique_ptr<chat::ChatService> chat;
   std::unique_ptr<gateway::Gateway> gateway;  // /v1 on the control API's listener; outlives it
   std::unique_ptr<control::ControlServer> api;
-  bool stopped = false;
+  bool stopped = false;     // under reload_mu
+  std::mutex reload_mu;     // one reload at a time; guards `config` and `stopped`
 
   // Binds the tool server on its configured port, or — with on_conflict fallback — on the next free one.
   Status BindToolServer() {
@@ -122,6 +125,10 @@ Result<std::unique_ptr<Stack>> Stack::Start(Options options) {
     api.history = p->history.get();
     api.mcp = p->host.get();
     api.tools = p->host.get();  // /api/tools: the desktop app's Tools tab
+    api.configured_port = p->config.gateway.port;
+    api.listeners.push_back({.name = "tool server", .url = p->tool_server_url,
+                             .configured_port = p->config.tool_server.port, .port = p->tool_server->port()});
+    api.reload = [s = stack.get()] { return s->Reload(); };
     // The OpenAI-compatible gateway (issue 9) shares the listener: /v1 and /metrics.
     p->gateway = std::make_unique<gateway::Gateway>(*p->manager, p->host.get());
     api.add_routes = [g = p->gateway.get()](net::HttpServer& server) { g->Register(server); };
@@ -139,10 +146,48 @@ const std::string& Stack::tool_server_url() const { return parts_->tool_server_u
 std::string Stack::control_url() const { return parts_->api ? parts_->api->url() : ""; }
 const std::vector<std::string>& Stack::notes() const { return parts_->notes; }
 
+Result<control::ReloadReport> Stack::Reload() {
+  Parts& p = *parts_;
+  std::lock_guard lock(p.reload_mu);
+  if (p.stopped) return Status::FailedPrecondition("the stack is stopping");
+  if (p.config.source.empty())
+    return Status::FailedPrecondition("this stack runs on the built-in defaults, not a config file: there is no file to "
+                                      "re-read (start it with --config FILE to reload that file later)");
+  auto loaded = config::LoadFile(p.config.source, config::ProcessEnv());
+  if (!loaded.ok()) {
+    std::string lines;
+    for (const auto& d : loaded.errors()) lines += "\n" + d.ToString();
+    return Status::InvalidArgument(std::to_string(loaded.errors().size()) + " error(s) in " + p.config.source +
+                                   "; nothing was changed:" + lines);
+  }
+  const config::ConfigDiff diff = config::Diff(p.config, loaded.config);
+  config::Config next = std::move(loaded.config);
+  // What only a restart applies keeps running as it is, so the next reload compares with what runs.
+  next.gateway = p.config.gateway;
+  next.tool_server = p.config.tool_server;
+  next.mcp_servers = p.config.mcp_servers;
+  next.chat = p.config.chat;
+  for (auto& m : next.models)  // unchanged entries keep what the front end prepared (an `hf:` model's file)
+    if (const auto* old = p.config.FindModel(m.name); old && config::SameModelSettings(*old, m)) m = *old;
+  auto applied = p.manager->Reconfigure(next);
+  if (!applied.ok()) return applied.status();
+  p.config = std::move(next);
+  control::ReloadReport report;
+  report.file = p.config.source;
+  report.backends = std::move(applied).value();
+  report.applied = diff.live_settings;
+  report.needs_restart = diff.needs_restart;
+  for (const auto& w : loaded.warnings()) report.warnings.push_back(w.ToString());
+  return report;
+}
+
 Status Stack::Stop(std::chrono::milliseconds grace) {
   Parts& p = *parts_;
-  if (p.stopped) return Status::Ok();
-  p.stopped = true;
+  {
+    std::lock_guard lock(p.reload_mu);
+    if (p.stopped) return Status::Ok();
+    p.stopped = true;
+  }
   if (p.gateway) p.gateway->Shutdown();  // requests waiting for a model or streaming give up at once
   if (p.api) p.api->Stop();
   if (p.host_connect.joinable()) p.host_connect.join();

@@ -9,6 +9,12 @@
 // control API with /api/chat on gateway.host:gateway.port when asked for, with the OpenAI-compatible gateway
 // (src/gateway: /v1, /metrics) on the same listener. Backends start on demand (or as the
 // front end starts them).
+// Reload() re-reads the config file the stack was started with and applies what can change live (see control.h,
+// ReloadReport): the backends (manager::Manager::Reconfigure: added, removed, changed, unchanged), engine, ports
+// and models.hub_url. What only a restart applies — the listeners (gateway.*, tool_server.*), mcp_servers and
+// chat.* — keeps running as it is and is named in the report's needs_restart. A file with errors changes nothing:
+// InvalidArgument listing every error as file:line:col. The control API serves it as POST /api/config/reload;
+// `llmdesk up`/`serve` call it on SIGHUP.
 // Threads: the tool server's listener thread and the components' own; all are joined by Stop()/the destructor.
 #pragma once
 
@@ -20,6 +26,7 @@
 #include "chat/mcp_host.h"
 #include "chat/service.h"
 #include "common/status.h"
+#include "control/control.h"
 #include "config/config.h"
 #include "manager/manager.h"
 
@@ -46,6 +53,10 @@ class Stack {
   std::string control_url() const;             // "" without the control API
   // What Start did that the user should know: stale engines stopped, port fallbacks, no history.
   const std::vector<std::string>& notes() const;
+
+  // See the header comment. FailedPrecondition when the stack runs on the built-in defaults (no file) or is
+  // stopping. Any thread; reloads run one at a time. Blocks until the manager has applied the config.
+  Result<control::ReloadReport> Reload();
 
   // Stops the control API (ending its streams), the tool server, then every engine (waiting up to `grace`).
   Status Stop(std::chrono::milliseconds grace);

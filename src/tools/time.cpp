@@ -7,6 +7,7 @@
 
 #include <date/tz.h>
 
+#include "common/json_read.h"
 #include "common/text.h"
 #include "tools/builtin.h"
 
@@ -43,7 +44,7 @@ std::optional<std::string> SuggestZone(const std::string& wanted) {
 }
 
 ToolResult Run(const json& args, const CallContext&) {
-  const std::string name = args.value("timezone", std::string("UTC"));
+  const std::string name = JsonString(args, "timezone", "UTC");
   const date::time_zone* zone = nullptr;
   try {
     zone = date::locate_zone(name);

@@ -7,6 +7,7 @@
 // isError result that says what happened.
 #include <fmt/format.h>
 
+#include "common/json_read.h"
 #include "common/text.h"
 #include "net/http_client.h"
 #include "tools/builtin.h"
@@ -127,7 +128,7 @@ Result<Place> Geocode(const std::string& location, const Options& options, const
   const json& first = (*results)[0];
   auto lat = Number(first, "latitude"), lon = Number(first, "longitude");
   if (!lat || !lon) return Status::Unavailable("the geocoding service returned a place without coordinates");
-  Place p{first.value("name", location), first.value("country", ""), *lat, *lon};
+  Place p{JsonString(first, "name", location), JsonString(first, "country"), *lat, *lon};
   return p;
 }
 

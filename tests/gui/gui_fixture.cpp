@@ -50,7 +50,8 @@ std::string GuiTest::LocalModel(int port) {
 
 std::string GuiTest::WriteConfig(const std::string& models, const std::string& extra) {
   std::string yaml = "engine:\n  llama_server: " + LlamaServerPath().string() + "\n" +
-                     "gateway: {host: 127.0.0.1, port: " + std::to_string(gateway_) + "}\n" +
+                     "gateway: {host: 127.0.0.1, port: " + std::to_string(gateway_) +
+                     (gateway_token_.empty() ? "" : ", token: " + gateway_token_) + "}\n" +
                      "tool_server: {port: " + std::to_string(tool_port_) + ", tools: [calculator, get_time]}\n" +
                      "ports:\n  on_conflict: fallback\n  range: " + std::to_string(model_port_) + "-" +
                      std::to_string(model_port_ + 7) + "\n" + extra + "models:\n" + models;

@@ -24,7 +24,8 @@ class GuiTest : public ::testing::Test {
 
   // The generated model: calls calculator {"expression":"2+2"}, then answers "The sum is <the result>".
   std::string MakeAnswerModel();
-  // gateway, tool server and `models` (YAML lines under models:), plus `extra` top-level YAML.
+  // gateway (with gateway_token_ when set), tool server and `models` (YAML lines under models:), plus `extra`
+  // top-level YAML.
   std::string WriteConfig(const std::string& models, const std::string& extra = "");
   std::string LocalModel(int port);
 
@@ -42,6 +43,7 @@ class GuiTest : public ::testing::Test {
 
   TempDir dir_;
   int gateway_ = 0, tool_port_ = 0, model_port_ = 0;
+  std::string gateway_token_;
   std::unique_ptr<gui::MainWindow> window_;
   std::map<std::string, std::string> saved_env_;
 };

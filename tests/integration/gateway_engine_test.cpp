@@ -1,9 +1,11 @@
 // The gateway (issue 9) against the real llama-server with generated models (llmdesk-testmodel): one engine
 // however many first requests arrive at once, a max_loaded swap that lets the running stream finish, kill -9
-// of the engine mid-stream, a client that goes away mid-stream, and `NAME+tools` through the real engine and
-// the real tool server.
+// of the engine mid-stream, a client that goes away mid-stream or mid-way through a whole (non-streamed)
+// answer, `NAME+tools` through the real engine and the real tool server, and the warning for a model whose
+// chat template cannot do tools.
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "integration/gateway_fixture.h"
@@ -167,11 +169,97 @@ TEST_F(GatewayEngineTest, AClientThatGoesAwayStopsTheGeneration) {
   EXPECT_EQ(left, 0) << "the engine still generates for a client that left";
 }
 
+// Slots of the engine serving `model` that are generating; -1 when it does not answer.
+int BusySlots(const manager::BackendStatus& engine) {
+  net::HttpClient probe;
+  auto r = probe.Send({.url = "http://127.0.0.1:" + std::to_string(engine.port) + "/slots"});
+  if (!r.ok() || r->status != 200) return -1;
+  Json slots = Json::parse(r->body, nullptr, false);
+  int n = 0;
+  for (const auto& s : slots) n += s.is_object() && s.value("is_processing", false);
+  return n;
+}
+
+// How often the engine of `model` logged that it cancelled a task (the client of a request went away).
+int EngineCancels(manager::Manager& manager, const std::string& model) {
+  int n = 0;
+  for (const auto& line : manager.LogTail(model, 400)) n += line.find("cancel task") != std::string::npos;
+  return n;
+}
+
+// A whole (non-streamed) answer sends nothing until it is done, so the gateway learns of the client going away
+// from the socket: the upstream request is cancelled and the engine stops, plain or through `NAME+tools`.
+TEST_F(GatewayEngineTest, AClientThatGoesAwayStopsAWholeAnswerToo) {
+  const std::string model = MakeModel("endless", {"--seed", "5"});
+  StartStack(LocalModel("endless", model));
+  const int port = std::stoi(base_.substr(base_.rfind(':') + 1));
+  for (const char* name : {"endless", "endless+tools"}) {
+    SCOPED_TRACE(name);
+    Json request = LongStream(name, 100000);
+    request["stream"] = false;
+    const std::string body = request.dump();
+    Raw raw(port);
+    ASSERT_TRUE(raw.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto ready = stack_->manager().WaitUntil("endless", [](const auto& s) { return s.state == manager::State::kReady; }, 120s);
+    ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+    int busy = 0;
+    for (int i = 0; i < 200 && busy != 1; ++i) {
+      busy = BusySlots(*ready);
+      if (busy != 1) std::this_thread::sleep_for(50ms);  // bounded poll of another process's state
+    }
+    ASSERT_EQ(busy, 1) << "the engine never generated for us";
+    const int cancels_before = EngineCancels(stack_->manager(), "endless");
+    raw.Close();
+    // Told by the engine's log, not by polling /slots: llama-server checks a whole answer's connection only
+    // after 1 s without any result, and each /slots answer is a result that restarts that wait.
+    int cancels = cancels_before;
+    for (int i = 0; i < 100 && cancels == cancels_before; ++i) {
+      cancels = EngineCancels(stack_->manager(), "endless");
+      if (cancels == cancels_before) std::this_thread::sleep_for(100ms);  // bounded poll of another process's log
+    }
+    EXPECT_GT(cancels, cancels_before) << "the engine still generates a whole answer for a client that left\n"
+                                       << Send("GET", "/metrics").body;
+    int left = 1;
+    for (int i = 0; i < 40 && left != 0; ++i) {  // the cancelled slot is released right after the log line
+      left = BusySlots(*ready);
+      if (left != 0) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(left, 0);
+  }
+}
+
+// A model whose chat template renders no tools (Gemma 2's) answers `NAME+tools` with a warning the client can
+// see: a header, and in the answer (whole) or as the first note of the stream.
+TEST_F(GatewayEngineTest, NameToolsOnAModelWhoseTemplateHasNoToolsWarnsTheClient) {
+  const std::string model = MakeModel("plain", {"--text", "Hi", "--template",
+                                                (std::filesystem::path(LLMDESK_TEST_ENGINE_PREFIX) /
+                                                 "share/llama.cpp/models/templates/google-gemma-2-2b-it.jinja").string()});
+  StartStack(LocalModel("plain", model));
+  auto whole = Post("/v1/chat/completions", Ask("plain+tools"));
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_NE(whole.Header("x-llmdesk-warning").find("chat template has no tool support"), std::string::npos)
+      << whole.Header("x-llmdesk-warning");
+  Json j = Parse(whole.body);
+  EXPECT_NE(j["llmdesk"]["warning"].get<std::string>().find("no tool support"), std::string::npos) << whole.body;
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Hi");
+  Json streamed = Ask("plain+tools");
+  streamed["stream"] = true;
+  const std::string sse = PostStream("/v1/chat/completions", streamed);
+  auto events = Events(sse);
+  ASSERT_GE(events.size(), 2u) << sse;
+  EXPECT_EQ(events[1]["llmdesk"]["event"], "warning") << sse;
+  EXPECT_EQ(StreamedText(sse), "Hi") << sse;
+  // Without tools nothing is said: the plain model is fine as it is.
+  EXPECT_EQ(Post("/v1/chat/completions", Ask("plain")).Header("x-llmdesk-warning"), "");
+}
+
 TEST_F(GatewayEngineTest, NameToolsIsAnsweredThroughTheRealEngineAndToolServer) {
   const std::string model = MakeModel("calc", {"--tool-call", "calculator", R"({"expression":"2+2"})", "--answer-after-tool", "The sum is "});
   StartStack(LocalModel("calc", model));
   auto r = Post("/v1/chat/completions", Ask("calc+tools", "What's 2+2?"));
   ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("x-llmdesk-warning"), "") << "the Qwen2.5 template can do tools";
   Json j = Parse(r.body);
   EXPECT_EQ(j["choices"][0]["message"]["content"], "The sum is 4") << r.body;
   EXPECT_EQ(j["llmdesk"]["steps"], 2);

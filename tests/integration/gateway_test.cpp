@@ -1,10 +1,12 @@
 // The OpenAI-compatible gateway (issue 9) inside the whole stack, against the scripted stand-in
 // (support/scripted_openai.h) as a `url:` remote, the stand-in engine as a spawned `command:` model, and the
-// real MCP tool server: routing, byte-for-byte pass-through, streaming as it arrives, `NAME+tools`, and every
-// error code in OpenAI's shape.
+// real MCP tool server: routing, byte-for-byte pass-through, streaming as it arrives, `NAME+tools`, every
+// error code in OpenAI's shape (also for hostile bodies), CORS for configured origins, Retry-After from the
+// model's last start, and a client that leaves while its model starts.
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "integration/gateway_fixture.h"
@@ -35,6 +37,17 @@ void ExpectOpenAiError(const net::HttpResponse& r, int status, const std::string
   if (!code.empty()) {
     EXPECT_EQ(j["error"]["code"], code) << r.body;
   }
+}
+
+// Bounded wait for a condition on state this test cannot be woken by (the gateway's /metrics, another
+// process's start): looks every 20 ms.
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
 }
 
 TEST_F(GatewayTest, ModelsListsEveryConfiguredModelWithItsState) {
@@ -228,10 +241,174 @@ TEST_F(GatewayTest, AFullQueueIs429WithRetryAfter) {
   ASSERT_TRUE(starting.ok());
   auto second = Post("/v1/chat/completions", {{"model", "slow"}, {"messages", {{{"role", "user"}, {"content", "y"}}}}});
   ExpectOpenAiError(second, 429, "queue_full");
+  // No start of this model seen yet: as long again as this one has run (well under a second), so 1 s.
   EXPECT_EQ(second.Header("Retry-After"), "1");
   first.join();
   auto metrics = Send("GET", "/metrics");
   EXPECT_NE(metrics.body.find("llmdesk_gateway_rejected_total{model=\"slow\"} 1"), std::string::npos) << metrics.body;
+
+  // Stopped and started again: the last start took over 3 s, so a client refused now hears to come back in
+  // about that long, not in 1 s.
+  ASSERT_TRUE(stack_->manager().Stop("slow").ok());
+  ASSERT_TRUE(stack_->manager().WaitUntil("slow", [](const manager::BackendStatus& s) {
+    return s.state == manager::State::kStopped;
+  }, 20s).ok());
+  std::thread again([&] { (void)Post("/v1/chat/completions", {{"model", "slow"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}); });
+  ASSERT_TRUE(stack_->manager().WaitUntil("slow", [](const manager::BackendStatus& s) {
+    return s.state == manager::State::kStarting;
+  }, 10s).ok());
+  auto third = Post("/v1/chat/completions", {{"model", "slow"}, {"messages", {{{"role", "user"}, {"content", "z"}}}}});
+  ExpectOpenAiError(third, 429, "queue_full");
+  const int retry = std::atoi(third.Header("Retry-After").c_str());
+  EXPECT_GE(retry, 2) << third.Header("Retry-After");
+  EXPECT_LE(retry, 60) << third.Header("Retry-After");
+  again.join();
+}
+
+TEST_F(GatewayTest, AClientThatLeavesWhileItsModelStartsStopsWaitingAtOnce) {
+  StartStack(FakeEngine("slow1", 8000) + FakeEngine("slow2", 8000));
+  const int port = std::stoi(base_.substr(base_.rfind(':') + 1));
+  auto depth = [&](const std::string& model) {
+    const std::string metrics = Send("GET", "/metrics").body, key = "llmdesk_gateway_queue_depth{model=\"" + model + "\"} ";
+    const size_t at = metrics.find(key);
+    return at == std::string::npos ? -1 : std::atoi(metrics.c_str() + at + key.size());
+  };
+  for (const auto& [model, stream] : {std::pair{"slow1", false}, std::pair{"slow2", true}}) {
+    SCOPED_TRACE(model);
+    Raw raw(port);
+    const std::string body = Json{{"model", model}, {"stream", stream}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump();
+    ASSERT_TRUE(raw.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_TRUE(Eventually([&] { return depth(model) == 1; }, 10s)) << "the request never waited for the start";
+    raw.Close();
+    EXPECT_TRUE(Eventually([&] { return depth(model) == 0; }, 4s)) << "the request still waits for a client that left";
+    auto now = stack_->manager().Get(model);
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(now->state, manager::State::kStarting) << "it left before the start ended, not with it";
+  }
+}
+
+TEST_F(GatewayTest, CorsIsAnsweredForConfiguredOriginsOnly) {
+  ScriptedOpenAi scripted({Turn::Text("hi there")});
+  StartStack(Remote("remote", scripted.base_url()), "cors_origins: [\"https://app.example\"]");
+  const net::HeaderList app = {{"Origin", "https://app.example"}};
+  const Json ask = {{"model", "remote"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}};
+  // The preflight a browser sends before a cross-origin POST with a bearer token and JSON.
+  auto pre = Send("OPTIONS", "/v1/chat/completions", "",
+                  {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"},
+                   {"Access-Control-Request-Headers", "authorization, content-type, x-stainless-os"}});
+  EXPECT_EQ(pre.status, 204) << pre.body;
+  EXPECT_EQ(pre.Header("Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(pre.Header("Access-Control-Allow-Headers"), "authorization, content-type, x-stainless-os");
+  EXPECT_NE(pre.Header("Access-Control-Allow-Methods").find("POST"), std::string::npos);
+  // The answers themselves, errors included, carry it: the page can read them.
+  auto models = Send("GET", "/v1/models", "", app);
+  EXPECT_EQ(models.status, 200);
+  EXPECT_EQ(models.Header("Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(models.Header("Vary"), "Origin");
+  auto missing = Post("/v1/chat/completions", {{"model", "nope"}, {"messages", ask["messages"]}}, app);
+  ExpectOpenAiError(missing, 404, "model_not_found");
+  EXPECT_EQ(missing.Header("Access-Control-Allow-Origin"), "https://app.example");
+  net::HttpRequest q{.method = "POST", .url = base_ + "/v1/chat/completions",
+                     .headers = {{"Content-Type", "application/json"}, {"Origin", "https://app.example"}}};
+  Json streamed = ask;
+  streamed["stream"] = true;
+  q.body = streamed.dump();
+  std::string allow, sse;
+  ASSERT_TRUE(http_.Stream(q, [&](int, const net::HeaderList& headers) {
+    for (const auto& [k, v] : headers)
+      if (k == "Access-Control-Allow-Origin" || k == "access-control-allow-origin") allow = v;
+    return true;
+  }, [&](std::string_view chunk) { sse.append(chunk); return true; }).ok());
+  EXPECT_EQ(allow, "https://app.example");
+  EXPECT_EQ(StreamedText(sse), "hi there") << sse;
+  // Any other foreign origin: 403, preflight included. A loopback page is served as before, without CORS.
+  const net::HeaderList evil = {{"Origin", "https://evil.example"}};
+  ExpectOpenAiError(Send("GET", "/v1/models", "", evil), 403, "");
+  ExpectOpenAiError(Send("OPTIONS", "/v1/chat/completions", "", evil), 403, "");
+  ExpectOpenAiError(Post("/v1/chat/completions", ask, evil), 403, "");
+  auto local = Send("GET", "/v1/models", "", {{"Origin", "http://localhost:3000"}});
+  EXPECT_EQ(local.status, 200);
+  EXPECT_EQ(local.Header("Access-Control-Allow-Origin"), "");
+  ExpectOpenAiError(Send("OPTIONS", "/v1/models", "", {{"Origin", "http://localhost:3000"}}), 403, "forbidden");
+  // The origin is let in for /v1 only: the control API stays closed to it.
+  ExpectOpenAiError(Send("GET", "/api/backends", "", app), 403, "");
+}
+
+TEST_F(GatewayTest, APreflightNeedsNoTokenButTheRequestDoes) {
+  ScriptedOpenAi scripted({});
+  StartStack(Remote("remote", scripted.base_url()), "token: s3cret, cors_origins: [\"https://app.example\"]");
+  auto pre = Send("OPTIONS", "/v1/models", "", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(pre.status, 204) << pre.body;
+  EXPECT_EQ(pre.Header("Access-Control-Allow-Headers"), "Authorization, Content-Type");
+  ExpectOpenAiError(Send("GET", "/v1/models", "", {{"Origin", "https://app.example"}}), 401, "");
+  EXPECT_EQ(Send("GET", "/v1/models", "", {{"Origin", "https://app.example"}, {"Authorization", "Bearer s3cret"}}).status, 200);
+}
+
+// An attacker's pass over request handling: each wrong shape is an OpenAI-shaped 4xx, quickly, nothing of a
+// huge input echoed back, and the gateway keeps serving.
+TEST_F(GatewayTest, HostileRequestsGetOpenAiShaped4xxAndTheGatewayKeepsServing) {
+  ScriptedOpenAi scripted({});
+  StartStack(Remote("remote", scripted.base_url()));
+  const Json messages = {{{"role", "user"}, {"content", "x"}}};
+  auto with = [&](const char* key, const Json& value) {
+    Json b = {{"model", "remote"}, {"messages", messages}};
+    b[key] = value;
+    return b.dump();
+  };
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  struct Case {
+    const char* what;
+    std::string body;
+    int status;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"model as a number", with("model", 42), 400, "missing_model"},
+      {"model as a list", with("model", Json::array({"remote"})), 400, "missing_model"},
+      {"model as an object", with("model", {{"name", "remote"}}), 400, "missing_model"},
+      {"no messages", R"({"model": "remote"})", 400, "invalid_request"},
+      {"messages as a string", with("messages", "hi"), 400, "invalid_request"},
+      {"messages as an object", with("messages", {{"role", "user"}}), 400, "invalid_request"},
+      {"a message that is a number", with("messages", Json::array({1})), 400, "invalid_request"},
+      {"a role that is a number", with("messages", Json::array({{{"role", 1}, {"content", "x"}}})), 400, "invalid_request"},
+      {"stream as a string", with("stream", "yes"), 400, "invalid_request"},
+      {"stream as a number", with("stream", 1), 400, "invalid_request"},
+      {"max_tokens as a string", with("max_tokens", "10"), 400, "invalid_request"},
+      {"max_tokens negative", with("max_tokens", -1), 400, "invalid_request"},
+      {"max_tokens fractional", with("max_tokens", 1.5), 400, "invalid_request"},
+      {"llmdesk as a string", with("llmdesk", "auto"), 400, "invalid_request"},
+      {"llmdesk as a list", with("llmdesk", Json::array()), 400, "invalid_request"},
+      {"tools as an object", with("tools", Json::object()), 400, "invalid_request"},
+      {"deeply nested", R"({"model": "remote", "messages": [{"role": "user", "content": "x"}], "x": )" + deep + "}", 400,
+       "invalid_json"},
+      {"deeply nested, not an object", deep, 400, "invalid_json"},
+      {"non-UTF-8 text", "{\"model\": \"remote\", \"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\xc3\"}]}", 400,
+       "invalid_json"},
+      {"a lone surrogate escape", R"({"model": "remote", "messages": [{"role": "user", "content": "\ud800"}]})", 400,
+       "invalid_json"},
+      {"path characters in the model", with("model", "../../../etc/passwd"), 404, "model_not_found"},
+      {"a model with a slash", with("model", "remote/../remote"), 404, "model_not_found"},
+      {"+tools on an unknown model", with("model", "nope+tools"), 404, "model_not_found"},
+      {"a 1 MB model name", with("model", std::string(1 << 20, 'm')), 404, "model_not_found"},
+      {"a 1 MB key", "{\"" + std::string(1 << 20, 'k') + "\": 1}", 400, "missing_model"},
+      {"empty body", "", 400, "invalid_json"},
+      {"null", "null", 400, "invalid_json"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto r = Send("POST", "/v1/chat/completions", c.body);
+    ExpectOpenAiError(r, c.status, c.code);
+    EXPECT_LT(r.body.size(), 4096u) << "a huge input is not echoed back whole";
+  }
+  ExpectOpenAiError(Send("POST", "/v1/embeddings", with("model", 7)), 400, "missing_model");
+  // A GET with a body is the GET it is; a model id with path characters is an unknown model.
+  auto get = Send("GET", "/v1/models", R"({"model": 1})");
+  EXPECT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(Parse(get.body)["object"], "list");
+  ExpectOpenAiError(Send("GET", "/v1/models/..%2F..%2Fetc%2Fpasswd"), 404, "");
+  ExpectOpenAiError(Send("GET", "/v1/models/%00"), 404, "");
+  EXPECT_EQ(Send("GET", "/v1/models").status, 200) << "the gateway still serves";
 }
 
 TEST_F(GatewayTest, MetricsCountRequestsTokensLoadsAndQueueDepth) {

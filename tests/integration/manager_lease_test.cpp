@@ -113,13 +113,14 @@ TEST_F(ManagerTest, AcquireOnAFailingBackendReturnsItsReason) {
   ASSERT_FALSE(lease.ok());
   EXPECT_EQ(lease.status().code(), Status::Code::kUnavailable);
   EXPECT_THAT(lease.status().message(), HasSubstr("exited with code 3"));
-  // A second caller on the failed backend gets a fresh attempt (and its reason), not the old one.
-  auto first_failure = rec_.WaitState(State::kFailed, 0ms);
+  // A second caller on the failed backend gets a fresh attempt (and its reason), not the old one. (Events reach
+  // subscribers on the supervisor thread, possibly just after Acquire's caller woke: wait for them, bounded.)
+  auto first_failure = rec_.WaitState(State::kFailed, 5s);
   ASSERT_TRUE(first_failure);
   lease = m->Acquire("a", 20s);
   ASSERT_FALSE(lease.ok());
   EXPECT_THAT(lease.status().message(), HasSubstr("exited with code 3"));
-  EXPECT_TRUE(rec_.WaitState(State::kFailed, 0ms, first_failure->seq));
+  EXPECT_TRUE(rec_.WaitState(State::kFailed, 5s, first_failure->seq));
   EXPECT_EQ(m->Get("a")->in_flight, 0);
   EXPECT_EQ(m->Acquire("nope", 1s).status().code(), Status::Code::kNotFound);
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "integration/mcp_client_scripted.h"
+#include "integration/tool_server_process.h"
 #include "mcp/client.h"
 #include "net/http_client.h"
 #include "net/sse.h"
@@ -22,26 +23,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-// `llmdesk tool-server` on `port` (0 = any); returns the process and sets `port` to the one it bound.
-test::Spawned StartToolServer(const test::TempDir& dir, int& port) {
-  auto config = dir.Write("llm_backends.yaml", "tool_server:\n  tools: [calculator, get_time]\n");
-  auto p = test::SpawnProcess({.argv = {test::BinPath("llmdesk").string(), "--config", config.string(), "tool-server",
-                                        "--port", std::to_string(port)},
-                               .out = test::Stdio::Pipe(), .err = test::Stdio::Merge()});
-  const std::string marker = "MCP tool server on http://127.0.0.1:";
-  std::string out;
-  const auto deadline = Clock::now() + 30s;
-  auto up = [&] {
-    auto at = out.find(marker);
-    return at != std::string::npos && out.find("/mcp", at) != std::string::npos;
-  };
-  while (!up() && Clock::now() < deadline) out += test::ReadAll(p.stdout_fd().get(), Clock::now() + 100ms);
-  if (!up()) throw std::runtime_error("the tool server did not come up: " + out);
-  auto at = out.find(marker);
-  port = std::stoi(out.substr(at + marker.size()));
-  return p;
-}
-
 ServerSpec Stdio(std::vector<std::string> argv, std::chrono::milliseconds connect_timeout = 10s) {
   ServerSpec s;
   s.name = "t";
@@ -53,7 +34,7 @@ ServerSpec Stdio(std::vector<std::string> argv, std::chrono::milliseconds connec
 TEST(McpClient, HttpListsAndCallsToolsOfOurToolServer) {
   test::TempDir dir;
   int port = 0;
-  auto server = StartToolServer(dir, port);
+  auto server = test::StartToolServer(dir, port);
   net::HttpClient http;
   auto client = Client::Connect({.name = "llmdesk", .url = "http://127.0.0.1:" + std::to_string(port) + "/mcp"}, &http);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
@@ -76,14 +57,14 @@ TEST(McpClient, HttpListsAndCallsToolsOfOurToolServer) {
 TEST(McpClient, HttpInitializesAgainWhenTheToolServerRestarted) {
   test::TempDir dir;
   int port = 0;
-  auto server = StartToolServer(dir, port);
+  auto server = test::StartToolServer(dir, port);
   net::HttpClient http;
   auto client = Client::Connect({.name = "llmdesk", .url = "http://127.0.0.1:" + std::to_string(port) + "/mcp"}, &http);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   ASSERT_TRUE((*client)->CallTool("calculator", {{"expression", "1+1"}}, Clock::now() + 10s).ok());
   server.Stop(5s);
   int same_port = port;
-  auto again = StartToolServer(dir, same_port);  // a new process: the old session is unknown to it
+  auto again = test::StartToolServer(dir, same_port);  // a new process: the old session is unknown to it
   ASSERT_EQ(same_port, port);
   auto after = (*client)->CallTool("calculator", {{"expression", "2+3"}}, Clock::now() + 10s);
   ASSERT_TRUE(after.ok()) << after.status().ToString();

@@ -10,6 +10,7 @@
 
 #include "models/library.h"
 #include "models/pull.h"
+#include "integration/cli_manager_helpers.h"
 #include "support/hub_standin.h"
 #include "support/test_support.h"
 
@@ -77,6 +78,10 @@ class ModelsPull : public testing::Test {
     return out;
   }
   CommandResult Cli(std::vector<std::string> args, std::vector<std::string> prefix = {}) const {
+    return RunCommand(CliArgv(std::move(args), std::move(prefix)), 120s);
+  }
+  // The argv of `llmdesk ARGS` against the stand-in, in this test's HOME.
+  std::vector<std::string> CliArgv(std::vector<std::string> args, std::vector<std::string> prefix = {}) const {
     std::vector<std::string> argv = {"env", "HOME=" + home_.path().string(),
                                      "XDG_DATA_HOME=" + (home_.path() / "data").string(), "HF_ENDPOINT=" + hub_.url(),
                                      "HF_TOKEN=", "HUGGING_FACE_HUB_TOKEN=", "HF_HOME=", "HF_HUB_CACHE=",
@@ -86,7 +91,7 @@ class ModelsPull : public testing::Test {
     argv.insert(argv.end(), prefix.begin(), prefix.end());
     argv.push_back(BinPath("llmdesk").string());
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, 120s);
+    return argv;
   }
 
   static TempDir* model_dir_;
@@ -185,6 +190,38 @@ TEST_F(ModelsPull, CliResumesWithinOneRunAndNeverFetchesAByteTwice) {
   EXPECT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_FALSE(fs::exists(Final()));
   EXPECT_FALSE(fs::exists(Final().parent_path()));  // no empty owner/repo folder left
+}
+
+// SIGTERM (what systemd and Ctrl+C's cousins send) while `llmdesk pull` downloads: it stops at once with a
+// clear message, keeps the bytes it received as the .part file, puts nothing under the final name, and the
+// next pull fetches only the rest.
+TEST_F(ModelsPull, SigtermMidDownloadStopsAtOnceAndTheNextPullResumes) {
+  const uint64_t third = model_->size() / 3;
+  hub_.StallDownloads(third);
+  Proc pull(CliArgv({"pull", std::string(kRepo) + ":Q4_K_M"}));
+  ASSERT_TRUE(hub_.WaitForStall(60s)) << pull.Output();
+  pull.Signal(SIGTERM);
+  auto code = pull.Wait(5s);
+  ASSERT_TRUE(code.has_value()) << "llmdesk pull outlived SIGTERM by 5 s";
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(pull.Output().find("the next pull resumes from there"), std::string::npos) << pull.Output();
+  EXPECT_FALSE(fs::exists(Final()));
+  auto parts = PartFiles();
+  ASSERT_EQ(parts.size(), 1u);
+  // What reached the client before the signal (the rest of the `third` sent may still sit in socket buffers).
+  const uint64_t kept = fs::file_size(parts[0]);
+  EXPECT_GT(kept, 0u);
+  EXPECT_LE(kept, third);
+
+  hub_.ReleaseStall();
+  auto again = Cli({"pull", "--json", std::string(kRepo) + ":Q4_K_M"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto j = json::parse(again.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << again.out;
+  EXPECT_EQ(j.value("resumed_from", 0ull), kept);
+  EXPECT_EQ(j.value("bytes_transferred", 0ull), model_->size() - kept);
+  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_TRUE(PartFiles().empty());
 }
 
 TEST_F(ModelsPull, ChecksumMismatchLeavesNothingUnderTheFinalName) {

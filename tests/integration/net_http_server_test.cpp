@@ -1,5 +1,6 @@
-// net::HttpServer over real sockets on 127.0.0.1: routing, policy, limits (413, 431), streams (OnClose
-// on disconnect, the max_streams bound), keep-alive, Expect: 100-continue, and Stop().
+// net::HttpServer over real sockets on 127.0.0.1: routing, policy (with a route's own origins), limits (413,
+// 431), streams (OnClose on disconnect, the max_streams bound), a pool handler told that its client left
+// (Request::gone), keep-alive and pipelining, Expect: 100-continue, and Stop().
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/cancel.h"
 #include "net/http_server.h"
 #include "support/raw_http.h"
 
@@ -119,6 +121,65 @@ TEST(NetHttpServer, PolicyRejectsForeignHostAndOriginAndChecksTheToken) {
   Raw pub_origin(locked->port());  // a public route still checks Origin
   pub_origin.Send(Get("/health", "Origin: http://evil.example.com\r\n"));
   EXPECT_EQ(StatusOf(pub_origin.ReadUntil("}")), 403);
+}
+
+TEST(NetHttpServer, ARoutesOwnOriginsAreAcceptedOnThatRouteOnly) {
+  auto server = StartServer({}, [](HttpServer& s) {
+    s.Route("GET", "/cors", [](Request&) { return Response::Text(200, "ok"); }, {.allowed_origins = {"https://app.example"}});
+    s.Route("GET", "/other", [](Request&) { return Response::Text(200, "ok"); });
+  });
+  Raw a(server->port());
+  a.Send(Get("/cors", "Origin: https://app.example\r\n"));
+  EXPECT_EQ(StatusOf(a.ReadUntil("ok")), 200);
+  Raw b(server->port());
+  b.Send(Get("/other", "Origin: https://app.example\r\n"));
+  EXPECT_EQ(StatusOf(b.ReadUntil("}")), 403);
+  Raw c(server->port());
+  c.Send(Get("/cors", "Origin: https://evil.example\r\n"));
+  EXPECT_EQ(StatusOf(c.ReadUntil("}")), 403);
+}
+
+TEST(NetHttpServer, APoolHandlerIsToldThatItsClientLeft) {
+  Flag started, noticed;
+  auto server = StartServer({}, [&](HttpServer& s) {
+    s.Route("GET", "/slow", [&](Request& req) {
+      Flag gone;
+      CancelWatch watch(req.gone, [&] { gone.Set(); });
+      started.Set();
+      if (gone.WaitFor(10s)) noticed.Set();
+      return Response::Text(200, "late");
+    });
+  });
+  Raw c(server->port());
+  c.Send(Get("/slow"));
+  ASSERT_TRUE(started.WaitFor(10s));
+  c.Close();
+  EXPECT_TRUE(noticed.WaitFor(5s)) << "the handler was not told that the client closed the connection";
+}
+
+TEST(NetHttpServer, ARequestPipelinedWhileAHandlerRunsIsAnsweredAfterIt) {
+  Flag started, release;
+  std::atomic<bool> cancelled{false};
+  auto server = StartServer({}, [&](HttpServer& s) {
+    s.Route("GET", "/wait", [&](Request& req) {
+      started.Set();
+      release.WaitFor(10s);
+      cancelled = req.gone->cancelled();
+      return Response::Text(200, "first");
+    });
+    s.Route("GET", "/x", [](Request&) { return Response::Text(200, "second"); });
+  });
+  Raw c(server->port());
+  c.Send(Get("/wait"));
+  ASSERT_TRUE(started.WaitFor(10s));
+  c.Send(Get("/x"));  // arrives while /wait runs: read by the server's watch, kept for after the reply
+  release.Set();
+  std::string r = c.ReadUntil("second");
+  const size_t first = r.find("first"), second = r.find("second");
+  ASSERT_NE(first, std::string::npos) << r;
+  ASSERT_NE(second, std::string::npos) << r;
+  EXPECT_LT(first, second);
+  EXPECT_FALSE(cancelled) << "more bytes from the client are not the client going away";
 }
 
 // A 64 MiB body is refused from its Content-Length, before any of it is sent.

@@ -65,14 +65,24 @@ HubStandin::HubStandin() : server_(std::make_unique<httplib::Server>()) {
     if (req.method == "GET") ranges_.push_back(req.get_header_value("Range"));
     uint64_t drop_at = UINT64_MAX;
     if (req.method == "GET" && drops_left_ > 0) --drops_left_, drop_at = drop_after_;
+    uint64_t stall_at = UINT64_MAX;
+    if (req.method == "GET" && stall_armed_) stall_armed_ = false, stall_at = stall_after_;
     res.set_header("ETag", "\"" + f->sha256 + "\"");
     res.set_header("Accept-Ranges", "bytes");
     const std::string* content = &f->content;  // entries are never removed: the pointer stays valid
     auto sent = std::make_shared<uint64_t>(0);
     res.set_content_provider(content->size(), "application/octet-stream",
-                             [this, content, drop_at, sent](size_t offset, size_t length, httplib::DataSink& sink) {
+                             [this, content, drop_at, stall_at, sent](size_t offset, size_t length,
+                                                                      httplib::DataSink& sink) {
+                               if (*sent == stall_at) {
+                                 std::unique_lock lock(mu_);
+                                 stalled_ = true;
+                                 stall_cv_.notify_all();
+                                 stall_cv_.wait(lock, [this] { return stall_released_; });
+                               }
                                size_t n = std::min<size_t>(length, 64 * 1024);
                                if (*sent + n > drop_at) n = static_cast<size_t>(drop_at - *sent);
+                               if (*sent < stall_at && *sent + n > stall_at) n = static_cast<size_t>(stall_at - *sent);
                                if (n > 0 && !sink.write(content->data() + offset, n)) return false;
                                *sent += n;
                                {
@@ -88,6 +98,7 @@ HubStandin::HubStandin() : server_(std::make_unique<httplib::Server>()) {
 }
 
 HubStandin::~HubStandin() {
+  ReleaseStall();  // a paused download must finish for the server thread to stop
   server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -111,6 +122,22 @@ void HubStandin::RequireToken(const std::string& repo, const std::string& token)
 void HubStandin::DropDownloads(uint64_t after_bytes, int times) {
   std::lock_guard lock(mu_);
   drop_after_ = after_bytes, drops_left_ = times;
+}
+
+void HubStandin::StallDownloads(uint64_t after_bytes) {
+  std::lock_guard lock(mu_);
+  stall_after_ = after_bytes, stall_armed_ = true, stalled_ = false, stall_released_ = false;
+}
+
+bool HubStandin::WaitForStall(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return stall_cv_.wait_for(lock, timeout, [this] { return stalled_; });
+}
+
+void HubStandin::ReleaseStall() {
+  std::lock_guard lock(mu_);
+  stall_released_ = true;
+  stall_cv_.notify_all();
 }
 
 uint64_t HubStandin::body_bytes_served() const {

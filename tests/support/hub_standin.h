@@ -9,6 +9,8 @@
 // Thread-safe; the server thread stops in the destructor.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +41,11 @@ class HubStandin {
   // The next `times` downloads of file bytes stop after `after_bytes` body bytes: the connection is closed
   // with the Content-Length promise unkept.
   void DropDownloads(uint64_t after_bytes, int times = 1);
+  // The next download of file bytes pauses after `after_bytes` body bytes (the connection stays open)
+  // until ReleaseStall() or the stand-in's destruction. WaitForStall: true once a download is paused there.
+  void StallDownloads(uint64_t after_bytes);
+  bool WaitForStall(std::chrono::milliseconds timeout);
+  void ReleaseStall();
 
   uint64_t body_bytes_served() const;            // file bytes sent by /cdn, all requests
   std::vector<std::string> range_headers() const;  // the Range header of each /cdn GET ("" when none)
@@ -58,6 +65,9 @@ class HubStandin {
   std::map<std::string, std::map<std::string, FileEntry>> repos_;  // repo -> path -> file
   std::map<std::string, std::string> tokens_;
   uint64_t drop_after_ = 0;
+  uint64_t stall_after_ = UINT64_MAX;
+  bool stall_armed_ = false, stalled_ = false, stall_released_ = false;
+  std::condition_variable stall_cv_;
   int drops_left_ = 0;
   uint64_t served_ = 0;
   std::vector<std::string> ranges_, listing_auth_;

@@ -1,5 +1,5 @@
-// Config keys of the OpenAI-compatible gateway (issue 9): gateway.max_loaded, gateway.queue and a remote
-// model's api_key (${ENV}), each with its bounds and error messages.
+// Config keys of the OpenAI-compatible gateway (issue 9): gateway.max_loaded, gateway.queue,
+// gateway.cors_origins and a remote model's api_key (${ENV}), each with its bounds and error messages.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,6 +44,27 @@ TEST(ConfigGateway, OutOfRangeAndMisspeltKeysAreErrors) {
   EXPECT_THAT(Errors(Load("gateway: {queue: 0}\n")), HasSubstr("t.yaml:1:18: error: gateway.queue: expected an integer from 1"));
   EXPECT_THAT(Errors(Load("gateway: {max_loaded: -1}\n")), HasSubstr("gateway.max_loaded: expected an integer from 0"));
   EXPECT_THAT(Errors(Load("gateway: {max_load: 1}\n")), HasSubstr("did you mean 'max_loaded'"));
+}
+
+TEST(ConfigGateway, CorsOriginsAreReadAndShown) {
+  auto r = Load("gateway:\n  cors_origins: [https://app.example, \"http://[::1]:5173\", \"${UI}\"]\n",
+                {{"UI", "chrome-extension://abcdef"}});
+  ASSERT_TRUE(r.ok()) << Errors(r);
+  EXPECT_EQ(r.config.gateway.cors_origins,
+            (std::vector<std::string>{"https://app.example", "http://[::1]:5173", "chrome-extension://abcdef"}));
+  EXPECT_EQ(ToJson(r.config)["gateway"]["cors_origins"][0], "https://app.example");
+  EXPECT_TRUE(Load("").config.gateway.cors_origins.empty());
+}
+
+TEST(ConfigGateway, ABadCorsOriginIsAnErrorAtItsEntry) {
+  const std::string errors = Errors(Load("gateway:\n  cors_origins:\n    - https://ok.example\n    - \"*\"\n"
+                                         "    - https://app.example/\n    - app.example\n    - https://App.example\n"));
+  EXPECT_THAT(errors, HasSubstr("t.yaml:4:7: error: gateway.cors_origins: '*': it would let any web page use the gateway"));
+  EXPECT_THAT(errors, HasSubstr("t.yaml:5:7: error: gateway.cors_origins: 'https://app.example/': an origin has no path"));
+  EXPECT_THAT(errors, HasSubstr("t.yaml:6:7: error: gateway.cors_origins: 'app.example': expected scheme://host[:port]"));
+  EXPECT_THAT(errors, HasSubstr("t.yaml:7:7: error: gateway.cors_origins: 'https://App.example': the host must be lowercase"));
+  EXPECT_EQ(errors.find("ok.example"), std::string::npos) << errors;
+  EXPECT_THAT(Errors(Load("gateway: {cors_origins: https://app.example}\n")), HasSubstr("gateway.cors_origins: expected a list"));
 }
 
 TEST(ConfigGateway, ARemoteApiKeyComesFromTheEnvironmentAndIsNeverPrinted) {

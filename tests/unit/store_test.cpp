@@ -2,10 +2,13 @@
 // refused symlinks, and bad files — each with the Status a caller gets.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -121,6 +124,90 @@ TEST(History, KillNineMidAnswerKeepsCommittedTextMarkedIncomplete) {
   EXPECT_EQ(got->messages[0].content, "tell me");
   EXPECT_EQ(got->messages[1].content, "The answer is");
   EXPECT_EQ(got->messages[1].status, MessageRecord::Status::kIncomplete);
+}
+
+// A disk that fills up mid-conversation: a 1 MiB tmpfs, mounted in a private mount namespace of a child
+// process (so nothing outside the test sees it; this needs root or CAP_SYS_ADMIN, which the test machines
+// have), holds the database and a ballast file. Messages are saved until the disk is full: that save is a
+// clear error, every message saved before it is still there after reopening, the database passes SQLite's
+// integrity check, and once the ballast is gone it takes new messages again.
+TEST(History, AFullDiskIsAClearErrorAndLosesNothingSaved) {
+  TempDir dir;
+  const auto mount_point = dir.path() / "small-disk";
+  std::filesystem::create_directories(mount_point);
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(report[0]);
+    auto say = [&](const std::string& line) {
+      const std::string text = line + "\n";
+      if (write(report[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(3);
+    };
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0) {
+      say(std::string("mount: cannot mount a small tmpfs for this test (it needs root or CAP_SYS_ADMIN): ") +
+          strerror(errno));
+      _exit(0);
+    }
+    std::ofstream(mount_point / "ballast") << std::string(256 * 1024, 'b');
+    const auto file = mount_point / "h.db";
+    int saved = 0;
+    int64_t conv = 0;
+    {
+      auto h = History::Open(file);
+      if (!h.ok()) _exit(4);
+      conv = *(*h)->CreateConversation("filling", "m");
+      std::string error;
+      for (int i = 0; i < 1000 && error.empty(); ++i) {
+        auto id = (*h)->AppendMessage(conv, {.role = "user", .content = std::to_string(i) + std::string(8192, 'x')});
+        if (id.ok()) ++saved;
+        else error = id.status().ToString();
+      }
+      say("saved: " + std::to_string(saved));
+      say("error: " + error);
+    }
+    std::filesystem::remove(mount_point / "ballast");
+    auto h = History::Open(file);
+    if (!h.ok()) {
+      say("reopen: " + h.status().ToString());
+      _exit(0);
+    }
+    auto conversation = (*h)->Get(conv);
+    say("messages: " + (conversation.ok() ? std::to_string(conversation->messages.size()) : conversation.status().ToString()));
+    bool in_order = conversation.ok();
+    for (int i = 0; in_order && i < saved; ++i)
+      in_order = conversation->messages[i].content.rfind(std::to_string(i) + "x", 0) == 0;
+    say(std::string("in order: ") + (in_order ? "yes" : "no"));
+    say("append after room: " + (*h)->AppendMessage(conv, {.role = "user", .content = "room again"}).status().ToString());
+    SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+    say("integrity: " + db.execAndGet("PRAGMA integrity_check").getString());
+    _exit(0);
+  }
+  close(report[1]);
+  std::string got;
+  char buffer[4096];
+  for (ssize_t n; (n = read(report[0], buffer, sizeof buffer)) > 0;) got.append(buffer, static_cast<size_t>(n));
+  close(report[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the writer died: status " << status << "\n" << got;
+  auto field = [&](const std::string& name) {
+    const size_t at = got.find(name + ": ");
+    if (at == std::string::npos) return std::string("<missing>");
+    const size_t from = at + name.size() + 2;
+    return got.substr(from, got.find('\n', from) - from);
+  };
+  ASSERT_EQ(got.find("mount: "), std::string::npos) << got;
+  const int saved = std::stoi(field("saved"));
+  EXPECT_GT(saved, 0) << got;
+  EXPECT_NE(field("error").find("the disk is full"), std::string::npos) << got;
+  EXPECT_NE(field("error").find("what was saved before is intact"), std::string::npos) << got;
+  EXPECT_EQ(field("messages"), std::to_string(saved)) << got;
+  EXPECT_EQ(field("in order"), "yes") << got;
+  EXPECT_EQ(field("append after room"), "ok") << got;
+  EXPECT_EQ(field("integrity"), "ok") << got;
 }
 
 // Another process streaming an answer right now (`llmdesk serve`) is not "dead": `llmdesk history` opening
