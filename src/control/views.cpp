@@ -7,6 +7,8 @@
 
 #include "control/control.h"
 
+#include "common/json_read.h"
+
 namespace llmdesk::control {
 namespace {
 
@@ -58,14 +60,14 @@ nlohmann::json PlacementJson(const manager::Placement& p) {
 manager::Placement PlacementFromJson(const nlohmann::json& j) {
   manager::Placement p;
   if (!j.is_object()) return p;
-  auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
-  auto integer = [&](const char* k) { return j.contains(k) && j[k].is_number_integer() ? j[k].get<int>() : -1; };
-  p.device = text("device");
-  p.note = text("note");
-  p.layers_offloaded = integer("layers_offloaded");
-  p.layers_total = integer("layers_total");
-  p.device_mib = j.contains("device_mib") && j["device_mib"].is_number() ? j["device_mib"].get<double>() : 0;
+  p.device = JsonString(j, "device");
+  p.note = JsonString(j, "note");
+  p.layers_offloaded = static_cast<int>(std::clamp<int64_t>(JsonInt(j, "layers_offloaded", -1), -1, 1 << 20));
+  p.layers_total = static_cast<int>(std::clamp<int64_t>(JsonInt(j, "layers_total", -1), -1, 1 << 20));
+  p.device_mib = JsonNumber(j, "device_mib");
   return p;
+}
+
 // Issue 14: a backend's RPC workers, [{address, state, detail}] in config order.
 nlohmann::json RpcWorkersJson(const std::vector<manager::RpcWorkerStatus>& workers) {
   nlohmann::json list = nlohmann::json::array();

@@ -135,7 +135,6 @@ class Backend {
   // Costs one `llama-server --list-devices` on the supervisor thread, only for models that name a GPU device.
   Status ChooseDevicePlacement();
   void OnPlacementLine(std::string_view line);
-  config::ModelConfig SpawnModel() const;  // model_ with the resolved file
   // RPC workers (rpc_workers.cpp, issue 14): every spawn but a port retry goes through SpawnChecked,
   // which first has each `rpc:` worker checked on a helper thread; OnRpcCheck spawns or fails.
   void SpawnChecked();
