@@ -3,12 +3,14 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "common/cancel.h"
 #include "config/config.h"
+#include "engine/devices.h"
 #include "models/pull.h"
 
 namespace llmdesk::cli {
@@ -34,6 +36,11 @@ void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 void RegisterChatCommand(CLI::App& app, Context& ctx);
 void RegisterModelCommands(CLI::App& app, Context& ctx);
+void RegisterDevicesCommand(CLI::App& app, Context& ctx);
+
+// The engine's devices (cmd_devices.cpp), for `devices` and `doctor`: the table and the notes.
+Result<engine::DeviceReport> ProbeConfiguredEngine(const config::Config& cfg);
+void PrintDevices(const engine::DeviceReport& report, std::ostream& out, const std::string& indent);
 void RegisterRpcWorkerCommand(CLI::App& app, Context& ctx);  // cmd_rpc_worker.cpp (issue 14)
 
 class StopSignals;

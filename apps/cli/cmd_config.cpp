@@ -1,4 +1,5 @@
 // `llmdesk config check [FILE]`, `llmdesk config show [--json]` and `llmdesk config reload`.
+#include <algorithm>
 #include <iostream>
 
 #include "control/control.h"
@@ -6,8 +7,28 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "engine/devices.h"
+#include "engine/engine.h"
 
 namespace llmdesk::cli {
+namespace {
+
+// `device:` entries need the engine to check (issue 15): one `llama-server --list-devices` per distinct env,
+// only when a model names a GPU device. No engine: a warning, the rest of the check stands.
+void AddDeviceDiagnostics(config::LoadResult& loaded) {
+  const auto& models = loaded.config.models;
+  if (std::none_of(models.begin(), models.end(), [](const auto& m) { return !m.device.empty() && m.device != "cpu"; }))
+    return;
+  auto located = engine::LocateLlamaServer(loaded.config.engine, config::ProcessEnv());
+  if (!located.ok()) {
+    loaded.diagnostics.push_back({config::Diagnostic::Severity::kWarning, {loaded.config.source, 0, 0}, "",
+                                  "devices not checked: " + located.status().message()});
+    return;
+  }
+  for (auto& d : engine::CheckModelDevices(loaded.config, located->path)) loaded.diagnostics.push_back(std::move(d));
+}
+
+}  // namespace
 
 void RegisterConfigCommands(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("config", "Check or show the configuration");
@@ -24,6 +45,7 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
       return;
     }
     auto loaded = config::LoadFile(*path, env);
+    if (loaded.ok()) AddDeviceDiagnostics(loaded);
     for (const auto& d : loaded.diagnostics) std::cerr << d.ToString() << "\n";
     if (!loaded.ok()) {
       std::cerr << loaded.errors().size() << " error(s) in " << path->string() << "\n";

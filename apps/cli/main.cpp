@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   RegisterHistoryCommands(app, ctx);
   RegisterChatCommand(app, ctx);
   RegisterModelCommands(app, ctx);
+  RegisterDevicesCommand(app, ctx);
   RegisterRpcWorkerCommand(app, ctx);
   try {
     app.parse(argc, argv);

@@ -48,8 +48,9 @@ struct RunOutput {
   std::string output;  // stdout and stderr interleaved, truncated to max_output bytes
 };
 
+// `env` is added to (or replaces in) our environment, as SpawnSpec::env does.
 Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                             size_t max_output = 64 * 1024);
+                             size_t max_output = 64 * 1024, const std::map<std::string, std::string>& env = {});
 
 // ---- Programs and pipes ---------------------------------------------------------------------------
 // The program `name` names: itself when it contains '/', else the first executable regular file
