@@ -78,11 +78,8 @@ nlohmann::json RpcWorkersJson(const std::vector<manager::RpcWorkerStatus>& worke
 std::vector<manager::RpcWorkerStatus> RpcWorkersFromJson(const nlohmann::json& list) {
   std::vector<manager::RpcWorkerStatus> out;
   if (!list.is_array()) return out;
-  auto text = [](const nlohmann::json& j, const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-  };
   for (const auto& j : list)
-    if (j.is_object()) out.push_back({text(j, "address"), text(j, "state"), text(j, "detail")});
+    if (j.is_object()) out.push_back({JsonString(j, "address"), JsonString(j, "state"), JsonString(j, "detail")});
   return out;
 }
 
