@@ -3,12 +3,14 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "common/cancel.h"
 #include "config/config.h"
+#include "engine/devices.h"
 #include "models/pull.h"
 
 namespace llmdesk::cli {
@@ -35,6 +37,9 @@ void ParseCommandLine(CLI::App& app, int argc, char** argv);
 
 void RegisterConfigCommands(CLI::App& app, Context& ctx);  // config check, config show
 void RegisterConfigReloadCommand(CLI::App& config_group, Context& ctx);  // config reload (the group from above)
+// `config check`'s device diagnostics (issue 15) added to a loaded config: cmd_config_devices.cpp asks the engine;
+// on Windows (cmd_config_devices_win32.cpp) the engine is not built yet, so a GPU `device:` gets a warning saying so.
+void AddDeviceDiagnostics(config::LoadResult& loaded);
 void RegisterToolServerCommand(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
@@ -42,6 +47,11 @@ void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 void RegisterChatCommand(CLI::App& app, Context& ctx);
 void RegisterModelCommands(CLI::App& app, Context& ctx);
+void RegisterDevicesCommand(CLI::App& app, Context& ctx);
+
+// The engine's devices (cmd_devices.cpp), for `devices` and `doctor`: the table and the notes.
+Result<engine::DeviceReport> ProbeConfiguredEngine(const config::Config& cfg);
+void PrintDevices(const engine::DeviceReport& report, std::ostream& out, const std::string& indent);
 void RegisterRpcWorkerCommand(CLI::App& app, Context& ctx);  // cmd_rpc_worker.cpp (issue 14)
 
 class StopSignals;

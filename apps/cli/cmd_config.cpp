@@ -23,6 +23,7 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
       return;
     }
     auto loaded = config::LoadFile(*path, env);
+    if (loaded.ok()) AddDeviceDiagnostics(loaded);
     for (const auto& d : loaded.diagnostics) std::cerr << d.ToString() << "\n";
     if (!loaded.ok()) {
       std::cerr << loaded.errors().size() << " error(s) in " << platform::PathToUtf8(*path) << "\n";

@@ -14,6 +14,16 @@ void Line(Mark mark, const std::string& what) {
 }
 void Line(bool ok, const std::string& what) { Line(ok ? Mark::kOk : Mark::kFail, what); }
 
+// Devices (issue 15): what the engine sees; a missing GPU driver is a warning, never a failure.
+void DoctorDevices(const config::Config& cfg) {
+  auto report = ProbeConfiguredEngine(cfg);
+  if (!report.ok()) return Line(Mark::kWarn, "devices: " + report.status().message());
+  std::string names;
+  for (const auto& n : report->Names()) names += (names.empty() ? "" : ", ") + n;
+  Line(report->notes.empty() ? Mark::kOk : Mark::kWarn, "devices: " + names + " (`llmdesk devices` for details)");
+  PrintDevices(*report, std::cout, "        ");
+}
+
 }  // namespace
 
 void RegisterDoctorCommand(CLI::App& app, Context& ctx) {
@@ -37,6 +47,7 @@ void RegisterDoctorCommand(CLI::App& app, Context& ctx) {
       Line(false, "engine: " + engine.status().message());
       healthy = false;
     }
+    if (engine.ok()) DoctorDevices(*cfg);
     auto report = [&](const std::string& what, const std::string& host, int port) {
       auto holder = net::FindPortHolder(port);
       bool free = !holder.has_value();

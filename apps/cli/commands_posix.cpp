@@ -13,6 +13,7 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterHistoryCommands(app, ctx);
   RegisterChatCommand(app, ctx);
   RegisterModelCommands(app, ctx);
+  RegisterDevicesCommand(app, ctx);
   RegisterRpcWorkerCommand(app, ctx);
 }
 

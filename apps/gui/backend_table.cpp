@@ -8,6 +8,8 @@
 
 #include "json_fields.h"
 
+#include "control/control.h"
+
 namespace llmdesk::gui {
 
 namespace {
@@ -58,6 +60,11 @@ void BackendTable::SetBackends(const Json& list, const config::Config& config) {
       r.kind = JStr(b, "kind");
       r.state = JStr(b, "state");
       r.reason = JStr(b, "reason");
+      if (auto status = control::BackendStatusFromJson(b); status.ok()) {
+        const auto& place = status->placement;
+        r.placement = QString::fromStdString(control::FormatPlacement(place) +
+                                             (place.note.empty() ? "" : " — " + place.note));
+      }
       r.configured_port = static_cast<int>(JInt(b, "configured_port"));
       r.port = static_cast<int>(JInt(b, "port"));
       r.pid = JInt(b, "pid");

@@ -16,6 +16,7 @@ namespace llmdesk::gui {
 
 struct ServerRow {
   QString name, kind, model, state, reason, stage;
+  QString placement;        // where it runs: control::FormatPlacement, plus the CPU-fallback note (issue 15)
   int configured_port = 0, port = 0;
   qint64 pid = 0;
   double progress = -1;

@@ -226,7 +226,9 @@ void ServersTab::UpdateButtons() {
   // The selected row in words: what it is doing now, or why it failed.
   if (!row) return;
   if (loading) detail_->setText(QString("Starting %1…").arg(row->name));
-  else if (state == "ready") detail_->setText(QString("%1 is ready on port %2").arg(row->name).arg(row->port));
+  else if (state == "ready")
+    detail_->setText(QString("%1 is ready on port %2").arg(row->name).arg(row->port) +
+                     (row->placement.isEmpty() ? QString() : " — " + row->placement));
   else if (state == "failed") detail_->setText(row->reason.left(300));
   else if (state == "stopped") detail_->setText("");
 }

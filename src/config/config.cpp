@@ -126,6 +126,8 @@ nlohmann::json ToJson(const Config& c) {
     e["autostart"] = m.autostart;
     e["startup_timeout"] = m.startup_timeout_s;
     e["stop_grace"] = m.stop_grace_s;
+    if (!m.device.empty()) e["device"] = m.device;
+    e["gpu_layers"] = m.gpu_layers;
     if (!m.rpc.empty()) e["rpc"] = m.rpc;  // issue 14: RPC workers
     j["models"][m.name] = e;
   }

@@ -100,6 +100,12 @@ struct ModelConfig {
   // Shown next to the name wherever the backend appears (status, events): set by models::PrepareModels
   // for the built-in demo model ("demo: scripted, not a language model"); not a YAML key.
   std::string label;
+  // Where the model runs (issue 15; config_placement.cpp). `device:` empty = the engine's choice; "cpu"; or a
+  // device `llmdesk devices` lists (Vulkan0, CUDA0). `gpu_layers:` "auto" (the engine fits layers to free
+  // device memory), "all", or a count as text ("20").
+  std::string device;
+  std::string gpu_layers = "auto";
+  Location device_where;             // the `device:` value, for device errors (config check, start)
   // ---- RPC workers (issue 14) ----
   // `rpc: [host:port, ...]` (kLocal only): llama.cpp RPC workers the engine splits the model over
   // (llama-server --rpc a,b); the manager checks that each answers before it starts the engine.

@@ -46,9 +46,9 @@ bool SameChat(const ChatConfig& a, const ChatConfig& b) {
 bool SameModelSettings(const ModelConfig& a, const ModelConfig& b) {
   const bool same_file = !a.hf.empty() && a.hf == b.hf ? true : a.model == b.model;
   return same_file && std::tie(a.kind, a.hf, a.url, a.api_key, a.command, a.port, a.args, a.env, a.ttl_s, a.autostart,
-                               a.startup_timeout_s, a.stop_grace_s) ==
+                               a.startup_timeout_s, a.stop_grace_s, a.rpc, a.device, a.gpu_layers) ==
                           std::tie(b.kind, b.hf, b.url, b.api_key, b.command, b.port, b.args, b.env, b.ttl_s,
-                                   b.autostart, b.startup_timeout_s, b.stop_grace_s);
+                                   b.autostart, b.startup_timeout_s, b.stop_grace_s, b.rpc, b.device, b.gpu_layers);
 }
 
 ConfigDiff Diff(const Config& running, const Config& next) {

@@ -224,9 +224,10 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   m.name = name;
   m.where = r.Loc(key_node);
   if (node.IsNull()) return;  // `default:` with nothing: a placeholder, rejected at start
-  if (!r.CheckMap(node, key, {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
-                              "startup_timeout", "stop_grace", "api_key", "rpc"}))
-    return;
+  std::vector<std::string> keys = {"model", "hf", "url", "command", "port", "args", "env", "ttl", "autostart",
+                                   "startup_timeout", "stop_grace", "api_key", "rpc"};
+  keys.insert(keys.end(), detail::kPlacementKeys.begin(), detail::kPlacementKeys.end());
+  if (!r.CheckMap(node, key, keys)) return;
   auto get = [&](const char* k) { return node[k]; };
   if (get("model")) m.model = r.ExpandedPath(get("model"), key + ".model").value_or("");
   if (get("hf")) {
@@ -269,6 +270,7 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   if (get("startup_timeout"))
     m.startup_timeout_s = r.Number(get("startup_timeout"), key + ".startup_timeout", 0.1, 86400).value_or(300);
   if (get("stop_grace")) m.stop_grace_s = r.Number(get("stop_grace"), key + ".stop_grace", 0, 3600).value_or(10);
+  detail::ParseModelPlacement(r, node, key, m);
   if (get("rpc")) detail::ParseRpcWorkers(r, get("rpc"), key + ".rpc", m);
 
   int sources = !m.model.empty() + !m.hf.empty() + !m.url.empty();

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
@@ -18,6 +19,10 @@ void ParseMcpServer(YamlReader& r, const std::string& name, const YAML::Node& ke
                     McpServerConfig& out);
 void ParseChat(YamlReader& r, const YAML::Node& node, ChatConfig& out);
 
+// A model entry's placement keys, `device:` and `gpu_layers:` (config_placement.cpp). Whether the device
+// exists is not known here (it takes the engine): `config check` asks engine::CheckModelDevices.
+inline const std::vector<std::string> kPlacementKeys = {"device", "gpu_layers"};
+void ParseModelPlacement(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& out);
 // `models.NAME.rpc: [host:port, ...]` (config_rpc.cpp), and the checks that need the whole entry
 // (rpc is for a spawned llama-server only; --rpc belongs in rpc:, not in args).
 void ParseRpcWorkers(YamlReader& r, const YAML::Node& node, const std::string& key, ModelConfig& m);

@@ -89,9 +89,13 @@ namespace llmdesk::control {
 
 // ---- JSON shapes (shared by the server, the client, the CLI and the GUI) ----------------------------
 // BackendStatus: {name, kind, state, configured_port, port, pid, restarts, reason, progress, url,
-//                 log_file, since, [label], [rpc_workers: [{address, state, detail}]]}
+//                 log_file, since, [label], [rpc_workers: [{address, state, detail}]],
+//                 [placement: {device, layers_offloaded, layers_total, device_mib, note}]}
 nlohmann::json ToJson(const manager::BackendStatus& status);
 Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j);
+// Where a model runs, in words: "on Vulkan0: 5/5 layers, 110 MiB on the device"; "" before the engine said.
+// The CPU-fallback line is Placement::note, shown apart.
+std::string FormatPlacement(const manager::Placement& placement);
 // Event: {seq, time, time_ms, kind: state|progress|log, backend, old_state, new_state, port, pid,
 //         reason, progress, stage}
 nlohmann::json ToJson(const manager::Event& event);

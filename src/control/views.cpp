@@ -1,9 +1,13 @@
 // JSON shapes and text views of backends and events, shared by the server, the client and the CLI.
 #include <time.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "control/control.h"
+
+#include "common/json_read.h"
 
 namespace llmdesk::control {
 namespace {
@@ -47,6 +51,23 @@ std::string PortText(const manager::BackendStatus& s) {
   return s.configured_port ? "(" + std::to_string(s.configured_port) + ")" : std::string("-");
 }
 
+// Placement (issue 15): {device, layers_offloaded, layers_total, device_mib, note}; absent until the engine said.
+nlohmann::json PlacementJson(const manager::Placement& p) {
+  return {{"device", p.device}, {"layers_offloaded", p.layers_offloaded}, {"layers_total", p.layers_total},
+          {"device_mib", p.device_mib}, {"note", p.note}};
+}
+
+manager::Placement PlacementFromJson(const nlohmann::json& j) {
+  manager::Placement p;
+  if (!j.is_object()) return p;
+  p.device = JsonString(j, "device");
+  p.note = JsonString(j, "note");
+  p.layers_offloaded = static_cast<int>(std::clamp<int64_t>(JsonInt(j, "layers_offloaded", -1), -1, 1 << 20));
+  p.layers_total = static_cast<int>(std::clamp<int64_t>(JsonInt(j, "layers_total", -1), -1, 1 << 20));
+  p.device_mib = JsonNumber(j, "device_mib");
+  return p;
+}
+
 // Issue 14: a backend's RPC workers, [{address, state, detail}] in config order.
 nlohmann::json RpcWorkersJson(const std::vector<manager::RpcWorkerStatus>& workers) {
   nlohmann::json list = nlohmann::json::array();
@@ -57,11 +78,8 @@ nlohmann::json RpcWorkersJson(const std::vector<manager::RpcWorkerStatus>& worke
 std::vector<manager::RpcWorkerStatus> RpcWorkersFromJson(const nlohmann::json& list) {
   std::vector<manager::RpcWorkerStatus> out;
   if (!list.is_array()) return out;
-  auto text = [](const nlohmann::json& j, const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-  };
   for (const auto& j : list)
-    if (j.is_object()) out.push_back({text(j, "address"), text(j, "state"), text(j, "detail")});
+    if (j.is_object()) out.push_back({JsonString(j, "address"), JsonString(j, "state"), JsonString(j, "detail")});
   return out;
 }
 
@@ -78,6 +96,14 @@ std::string FormatRpcWorkerLines(const manager::BackendStatus& s) {
 }
 
 }  // namespace
+
+std::string FormatPlacement(const manager::Placement& p) {
+  if (p.device.empty() && p.note.empty()) return "";
+  std::string out = "on " + (p.device.empty() ? std::string("?") : p.device);
+  if (p.layers_total > 0) out += fmt::format(": {}/{} layers", std::max(p.layers_offloaded, 0), p.layers_total);
+  if (p.device_mib > 0) out += fmt::format(", {:.0f} MiB on the device", p.device_mib);
+  return out;
+}
 
 std::optional<manager::State> StateFromString(const std::string& text) {
   using S = manager::State;
@@ -112,6 +138,7 @@ nlohmann::json ToJson(const manager::BackendStatus& s) {
   };
   j["since"] = s.since ? nlohmann::json(Rfc3339(*s.since)) : nlohmann::json(nullptr);
   if (!s.label.empty()) j["label"] = s.label;
+  if (!s.placement.device.empty() || !s.placement.note.empty()) j["placement"] = PlacementJson(s.placement);
   if (!s.rpc_workers.empty()) j["rpc_workers"] = RpcWorkersJson(s.rpc_workers);
   return j;
 }
@@ -135,6 +162,7 @@ Result<manager::BackendStatus> BackendStatusFromJson(const nlohmann::json& j) {
     s.progress = j.value("progress", -1.0);
     s.log_file = j.value("log_file", "");
     if (j.contains("label") && j["label"].is_string()) s.label = j["label"].get<std::string>();
+    if (j.contains("placement")) s.placement = PlacementFromJson(j["placement"]);
     if (j.contains("rpc_workers")) s.rpc_workers = RpcWorkersFromJson(j["rpc_workers"]);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("backend status has a field of the wrong type: ") + e.what());
@@ -207,6 +235,8 @@ std::string FormatStatusTable(const std::vector<manager::BackendStatus>& statuse
                        PortText(s), s.pid ? std::to_string(s.pid) : "-",
                        s.restarts, detail);
     if (!s.label.empty()) out += fmt::format("{:<16} ({})\n", "", s.label);  // the demo model says what it is
+    if (auto where = FormatPlacement(s.placement); !where.empty()) out += fmt::format("{:<16} {}\n", "", where);
+    if (!s.placement.note.empty()) out += fmt::format("{:<16} note: {}\n", "", s.placement.note);
     out += FormatRpcWorkerLines(s);
   }
   return out;

@@ -1,4 +1,4 @@
-// Gateway (contract in gateway.h): routes, /v1/models, request parsing and routing, errors.
+// Gateway (contract in gateway.h): routes, /v1/models, routing, errors (the body parsing is in request.cpp).
 #include "gateway/gateway.h"
 
 #include <algorithm>
@@ -12,7 +12,6 @@ namespace llmdesk::gateway {
 namespace {
 
 using Json = nlohmann::json;
-constexpr std::string_view kToolsSuffix = "+tools";
 
 const char* TypeFor(int status) {
   switch (status) {
@@ -22,40 +21,6 @@ const char* TypeFor(int status) {
     case 429: return "rate_limit_error";
     default: return status >= 500 ? "server_error" : "invalid_request_error";
   }
-}
-
-// A client's text in a message: as is when short, else its start (a 30 MB model name is not echoed back).
-std::string Shown(std::string_view text) {
-  constexpr size_t kMax = 200;
-  if (text.size() <= kMax) return std::string(text);
-  return std::string(text.substr(0, kMax)) + "... (" + std::to_string(text.size()) + " bytes)";
-}
-
-// Nesting deeper than any OpenAI request needs is refused: the agent loop re-serialises parts of the body,
-// and serialising recurses.
-constexpr int kMaxDepth = 64;
-
-// Why a member of the body has the wrong type, or "" (checked before anything is sent upstream).
-std::string TypeProblem(const Json& body, const std::string& route) {
-  auto has = [&](const char* key) { return body.contains(key) && !body[key].is_null(); };
-  if (has("stream") && !body["stream"].is_boolean()) return "\"stream\" must be true or false";
-  for (const char* key : {"max_tokens", "max_completion_tokens", "n"})
-    if (has(key) && !(body[key].is_number_integer() && body[key].get<int64_t>() >= 0))
-      return std::string("\"") + key + "\" must be a non-negative integer";
-  if (has("llmdesk") && !body["llmdesk"].is_object()) return "\"llmdesk\" must be an object, e.g. {\"tools\": \"auto\"}";
-  if (has("tools") && !body["tools"].is_array()) return "\"tools\" must be an array of tool definitions";
-  if (route == "chat/completions") {
-    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
-      return "\"messages\" must be a non-empty array of {\"role\", \"content\"}";
-    for (const auto& m : body["messages"])
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-        return "every message must be an object with a string \"role\" (system, user, assistant or tool)";
-  }
-  return "";
-}
-
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -193,66 +158,7 @@ net::Response Gateway::Impl::Models(const std::string& only) {
 }
 
 std::optional<Routed> Gateway::Impl::Resolve(const net::Request& req, const std::string& route, net::Response& error) {
-  Routed r;
-  r.route = route;
-  bool too_deep = false;
-  r.json = Json::parse(req.body, [&too_deep](int depth, Json::parse_event_t, Json&) {
-    too_deep = too_deep || depth > kMaxDepth;
-    return true;
-  }, /*allow_exceptions=*/false);
-  if (too_deep) {
-    error = ErrorResponse(400, "the request body nests deeper than " + std::to_string(kMaxDepth) + " levels", "invalid_json");
-    return std::nullopt;
-  }
-  if (r.json.is_discarded() || !r.json.is_object()) {
-    error = ErrorResponse(400, "the request body is not a JSON object; send e.g. {\"model\": \"default\", \"messages\": [...]}",
-                          "invalid_json");
-    return std::nullopt;
-  }
-  const auto model_it = r.json.find("model");
-  if (model_it == r.json.end() || !model_it->is_string() || model_it->get_ref<const std::string&>().empty()) {
-    error = ErrorResponse(400, "the request names no model: add \"model\": \"<name>\" (GET /v1/models lists them)",
-                          "missing_model");
-    return std::nullopt;
-  }
-  r.requested = model_it->get<std::string>();
-  std::string name = r.requested;
-  const bool suffix = EndsWith(name, kToolsSuffix);
-  if (suffix) name.resize(name.size() - kToolsSuffix.size());
-  const auto llmdesk = r.json.find("llmdesk");
-  const bool asked = llmdesk != r.json.end() && llmdesk->is_object() && llmdesk->contains("tools") &&
-                     (*llmdesk)["tools"] == "auto";
-  const auto own_tools = r.json.find("tools");
-  const bool client_tools = own_tools != r.json.end() && own_tools->is_array() && !own_tools->empty();
-  r.model = manager.config().FindModel(name);
-  if (!r.model) {
-    std::vector<std::string> ids;
-    for (const auto& m : manager.config().models) ids.push_back(m.name);
-    std::string list;
-    for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
-    error = ErrorResponse(404, "The model '" + Shown(r.requested) + "' does not exist; available: " + (list.empty() ? "none" : list),
-                          "model_not_found", {{"available", ids}});
-    return std::nullopt;
-  }
-  if (std::string problem = TypeProblem(r.json, route); !problem.empty()) {
-    error = ErrorResponse(400, problem, "invalid_request");
-    return std::nullopt;
-  }
-  r.tools = (suffix || asked) && !client_tools && route == "chat/completions";
-  if (r.tools && !tools) {
-    error = ErrorResponse(400, "tools are not available here (no tool host); use model '" + name + "'", "tools_unavailable");
-    return std::nullopt;
-  }
-  const auto stream_it = r.json.find("stream");
-  r.stream = stream_it != r.json.end() && stream_it->is_boolean() && stream_it->get<bool>();
-  if (suffix || llmdesk != r.json.end()) {  // the upstream gets its own model name and no llmdesk member
-    r.json["model"] = name;
-    r.json.erase("llmdesk");
-    r.body = Dump(r.json);
-  } else {
-    r.body = req.body;  // byte for byte
-  }
-  return r;
+  return ParseRequest(req.body, route, manager.config(), tools != nullptr, error);
 }
 
 std::optional<Upstream> Gateway::Impl::Connect(const Routed& r, const CancelToken* cancel, net::Response& error) {

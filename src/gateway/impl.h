@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "gateway/request.h"
 #include "gateway/scheduler.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -38,6 +39,8 @@ net::Response ErrorResponse(const Status& status);
 // One SSE `data:` event carrying an OpenAI error object, for failures after a stream began.
 std::string ErrorEvent(const std::string& message, const std::string& type, const std::string& code);
 std::string Dump(const nlohmann::json& j);
+// A client's text in a message: as is when short, else its start (a 30 MB model name is not echoed back).
+std::string Shown(std::string_view text);
 
 // A request's own cancel token, also fired by the gateway's shutdown. Not movable: hold it by pointer.
 class LinkedCancel {
@@ -54,17 +57,6 @@ class LinkedCancel {
  private:
   const CancelToken& parent_;
   uint64_t id_;
-};
-
-// What a /v1 request resolved to.
-struct Routed {
-  const config::ModelConfig* model = nullptr;
-  std::string requested;  // the model as the client named it ("default+tools")
-  std::string route;      // "chat/completions" | "completions" | "embeddings"
-  bool tools = false;     // run the agent loop here
-  bool stream = false;
-  nlohmann::json json;    // the parsed body
-  std::string body;       // what goes upstream
 };
 
 // Where a request goes: a ticket on a spawned model, or a remote url with its key.

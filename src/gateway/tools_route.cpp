@@ -13,55 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// The text of a message's content: a string, null, or an array of parts of which the text ones count.
-std::string ContentText(const Json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  std::string out;
-  if (content.is_array())
-    for (const auto& part : content)
-      if (JsonString(part, "type") == "text" && part.contains("text") && part["text"].is_string())
-        out += part["text"].get<std::string>();
-  return out;
-}
-
-Result<std::vector<llm::Message>> MessagesFrom(const Json& body) {
-  const auto it = body.find("messages");
-  if (it == body.end() || !it->is_array() || it->empty())
-    return Status::InvalidArgument("\"messages\" must be a non-empty array of {role, content}");
-  std::vector<llm::Message> out;
-  for (const auto& m : *it) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      return Status::InvalidArgument("every message needs a string \"role\" (system, user, assistant or tool)");
-    llm::Message msg;
-    msg.role = m["role"].get<std::string>();
-    if (m.contains("content")) msg.content = ContentText(m["content"]);
-    if (m.contains("tool_call_id") && m["tool_call_id"].is_string()) msg.tool_call_id = m["tool_call_id"].get<std::string>();
-    if (m.contains("tool_calls") && m["tool_calls"].is_array())
-      for (const auto& c : m["tool_calls"]) {
-        if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) continue;
-        const Json& f = c["function"];
-        llm::ToolCall call;
-        if (c.contains("id") && c["id"].is_string()) call.id = c["id"].get<std::string>();
-        if (f.contains("name") && f["name"].is_string()) call.name = f["name"].get<std::string>();
-        if (f.contains("arguments")) call.arguments = f["arguments"].is_string() ? f["arguments"].get<std::string>() : Dump(f["arguments"]);
-        msg.tool_calls.push_back(std::move(call));
-      }
-    out.push_back(std::move(msg));
-  }
-  return out;
-}
-
-chat::RunOptions OptionsFrom(const Json& body, const std::string& model, int max_tool_steps) {
-  chat::RunOptions o;
-  o.model = model;
-  o.use_tools = true;
-  o.max_tool_steps = max_tool_steps;
-  for (const char* key : {"max_completion_tokens", "max_tokens"})
-    if (body.contains(key) && body[key].is_number_integer()) o.max_tokens = body[key].get<int>();
-  if (body.contains("temperature") && body["temperature"].is_number()) o.temperature = body["temperature"].get<double>();
-  return o;
-}
-
 Json UsageJson(const llm::Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
           {"total_tokens", u.total_tokens ? u.total_tokens : u.prompt_tokens + u.completion_tokens}};

@@ -113,6 +113,7 @@ void Backend::Start() {
       if (!located.ok()) return Fail(located.status().message());
       engine_ = located->path;
     }
+    if (Status st = ChooseDevicePlacement(); !st.ok()) return Fail(st.message());
   }
   SpawnChecked();
 }
@@ -164,6 +165,8 @@ void Backend::SpawnAttempt(const std::string& retry_why) {
   status_.port = port;
   status_.progress = -1;
   status_.stage.clear();
+  status_.placement = {};
+  if (!cpu_fallback_.empty()) status_.placement = {.device = "CPU", .note = cpu_fallback_};
   probe_interval_ = std::chrono::milliseconds(10);
   probe_at_ = now + probe_interval_;
   probe_in_flight_ = false;

@@ -129,7 +129,12 @@ class Backend {
   // event when tools are on and the model's chat template cannot call them.
   Status ResolveModelFile();
   void WarnIfNoToolSupport();
-  config::ModelConfig SpawnModel() const;  // model_ with the resolved file
+  config::ModelConfig SpawnModel() const;  // model_ with the resolved file and the device choice
+  // `device:` on this machine (backend_placement.cpp): a missing device fails the start naming the ones that
+  // exist; a device whose backend has no device here (no driver) runs the model on the CPU with one warning.
+  // Costs one `llama-server --list-devices` on the supervisor thread, only for models that name a GPU device.
+  Status ChooseDevicePlacement();
+  void OnPlacementLine(std::string_view line);
   // RPC workers (rpc_workers.cpp, issue 14): every spawn but a port retry goes through SpawnChecked,
   // which first has each `rpc:` worker checked on a helper thread; OnRpcCheck spawns or fails.
   void SpawnChecked();
@@ -166,6 +171,8 @@ class Backend {
   Clock::time_point ready_at_{};
   bool start_after_stop_ = false;  // restart requested
   std::filesystem::path engine_;   // llama-server located at start
+  std::string cpu_fallback_;        // ChooseDevicePlacement: why a model that names a GPU runs on the CPU
+  std::map<std::string, std::string> device_env_;  // what the engine needs to see the device (software Vulkan)
   std::vector<std::unique_ptr<RpcWorkerCheck>> rpc_checks_;  // running or finished (reaped at the next)
 };
 

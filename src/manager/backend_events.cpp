@@ -66,6 +66,7 @@ void Backend::OnLine(uint64_t serial, std::string_view line) {
   tracked.recent.emplace_back(line);
   if (tracked.recent.size() > kRecentLines) tracked.recent.pop_front();
   if (IsAddressInUseLine(line)) tracked.address_in_use = true;
+  if (active_ == serial) OnPlacementLine(line);
 
   if (active_ == serial && status_.state == State::kStarting) {
     if (auto p = ParseLoadLine(line)) {

@@ -118,6 +118,16 @@ struct Event {
   std::string stage;   // "loading model", "warming up", ...
 };
 
+// Where a local model runs, as its engine reported it while loading (issue 15; manager/placement.cpp reads
+// llama-server's log). Empty until the engine says; reset at each spawn.
+struct Placement {
+  std::string device;         // the GPU device holding layers ("Vulkan0", "CUDA0"), or "CPU"; empty = not known
+  int layers_offloaded = -1;  // "offloaded 5/5 layers to GPU"; -1 = not reported
+  int layers_total = -1;
+  double device_mib = 0;      // model + KV cache + compute buffers on GPU devices, MiB
+  std::string note;           // one line when it runs (partly) on the CPU although a GPU was asked for or used
+};
+
 // One llama.cpp RPC worker of a backend (a model entry's `rpc:`), as the last check before an engine
 // start found it: state is rpc::ToString(rpc::WorkerState) ("unknown" until checked, "answering", "busy",
 // "unreachable", "incompatible"); detail says more ("protocol 6.0.0, 1 device", "connection refused").
@@ -144,6 +154,7 @@ struct BackendStatus {
   std::string label;        // from the config entry (the demo model's "demo: scripted, not a language model")
   int in_flight = 0;        // leases held (requests in flight, and callers waiting for the start)
   std::optional<std::chrono::system_clock::time_point> last_used;  // when the last lease was released
+  Placement placement;      // local models: device, layers offloaded, device memory (see Placement)
   std::vector<RpcWorkerStatus> rpc_workers;  // the model's `rpc:` workers, in config order (issue 14)
   std::string url() const;  // http://127.0.0.1:PORT (or the remote url)
 };

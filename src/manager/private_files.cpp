@@ -12,9 +12,23 @@
 
 namespace llmdesk::manager {
 
+namespace {
+
+// mkdir -p with mode 0700 for every directory it creates (create_directories would use 0777 & ~umask, leaving
+// e.g. $XDG_STATE_HOME/llmdesk readable by everyone; the XDG spec asks for 0700). Existing ones are left as
+// they are. Errors surface in the mkdir of `dir` itself.
+void CreateMissingParents(const std::filesystem::path& dir) {
+  std::filesystem::path at;
+  for (const auto& part : dir.parent_path()) {
+    at /= part;
+    if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) return;
+  }
+}
+
+}  // namespace
+
 Status EnsurePrivateDir(const std::filesystem::path& dir, const std::string& what) {
-  std::error_code ec;
-  if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);  // missing parents
+  CreateMissingParents(dir);
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::IoError(fmt::format("cannot create the {} {}: {}", what, dir.string(), strerror(errno)));
   const std::string advice = "; remove it (as its owner, or root) or point llmdesk elsewhere "

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "manager/placement.h"
+
 namespace llmdesk::manager {
 namespace {
 
@@ -36,12 +38,19 @@ process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::f
     return spec;
   }
   spec.argv = {llama_server.string(), "-m", model.model, "--host", "127.0.0.1", "--port", std::to_string(port)};
+  for (auto& arg : PlacementArgs(model)) spec.argv.push_back(std::move(arg));  // device:, gpu_layers:
   bool has_jinja_flag = false;
+  bool has_verbosity_flag = false;
   for (const auto& arg : model.args) {
     spec.argv.push_back(ExpandMacros(arg, port, model.model));
     has_jinja_flag |= arg == "--jinja" || arg == "--no-jinja";
+    has_verbosity_flag |= arg == "-lv" || arg == "--log-verbosity" || arg == "-v" || arg == "--verbose" ||
+                          arg == "--log-disable";
   }
   if (!has_jinja_flag) spec.argv.push_back("--jinja");  // chat templates with tool calls need it
+  // Where the model runs (status' placement: devices, "offloaded 5/5 layers to GPU", buffer sizes) is in
+  // load lines llama-server prints only from verbosity 4; it adds ~30 log lines per request, not per token.
+  if (!has_verbosity_flag) spec.argv.insert(spec.argv.end(), {"-lv", "4"});
   AppendRpcWorkers(model, spec.argv);
   return spec;
 }

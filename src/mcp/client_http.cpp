@@ -86,6 +86,8 @@ class HttpTransport : public Transport {
     r.body = DumpWire(notification);
     r.timeout = std::chrono::seconds(10);
     auto res = http_.Send(r);
+    if (!res.ok() && res.status().code() == Status::Code::kUnavailable)
+      return Status::Unavailable(Name() + " could not be reached: " + res.status().message());
     if (!res.ok()) return res.status();
     if (res->status >= 300)
       return Status::Unavailable(Name() + " refused a notification: HTTP " + std::to_string(res->status));
@@ -290,6 +292,8 @@ class HttpTransport : public Transport {
     if (!bad.ok()) return bad;
     if (!s.ok() && !ex.reply) {
       if (s.code() == Status::Code::kTimeout) return Status::Timeout(Name() + " did not answer in time");
+      // Named, as client.h promises: the chat shows this to the user and the model (e.g. the server is down).
+      if (s.code() == Status::Code::kUnavailable) return Status::Unavailable(Name() + " could not be reached: " + s.message());
       return s;
     }
     if (!ex.sse && ex.status == 200 && StartsWithNoCase(ex.content_type, "application/json")) {

@@ -40,6 +40,7 @@ Result<std::unique_ptr<CurlLibrary>> CurlLibrary::Load(const char* soname) {
                    Resolve(handle, "curl_easy_strerror", lib->easy_strerror),
                    Resolve(handle, "curl_easy_cleanup", lib->easy_cleanup),
                    Resolve(handle, "curl_multi_init", lib->multi_init),
+                   Resolve(handle, "curl_multi_setopt", lib->multi_setopt),
                    Resolve(handle, "curl_multi_add_handle", lib->multi_add_handle),
                    Resolve(handle, "curl_multi_remove_handle", lib->multi_remove_handle),
                    Resolve(handle, "curl_multi_perform", lib->multi_perform),

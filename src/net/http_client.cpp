@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/curl_library.h"
+#include "net/http_client_pool.h"
 
 namespace llmdesk::net {
 namespace {
@@ -141,7 +142,7 @@ struct HttpClient::Shared {
     if (share) lib->share_cleanup(share);
   }
 
-  static constexpr size_t kMaxIdleMultis = 16;
+  static constexpr size_t kMaxIdleMultis = kMaxIdleTransfers;  // the bound is documented in http_client_pool.h
   std::mutex idle_mu;
   std::vector<CURLM*> idle_multis;
 
@@ -154,7 +155,10 @@ struct HttpClient::Shared {
         return m;
       }
     }
-    return lib->multi_init();
+    CURLM* m = lib->multi_init();
+    // One transfer at a time runs on a handle: one cached connection is all it can reuse (and all it keeps).
+    if (m) lib->multi_setopt(m, CURLMOPT_MAXCONNECTS, 1L);
+    return m;
   }
   // Only with no easy handle attached (Run removes its own before the multi comes back).
   void GiveBackMulti(CURLM* m) {

@@ -125,6 +125,7 @@ class StreamImpl : public Stream, public std::enable_shared_from_this<StreamImpl
   // The stream is over (peer gone, final chunk sent, server stopping): drop what is queued, run OnClose.
   void End() {
     std::vector<std::function<void()>> callbacks;
+    asio::any_io_executor strand;  // released here, while the io_context lives (see below)
     {
       std::lock_guard lock(mu_);
       if (ended_) return;
@@ -133,6 +134,10 @@ class StreamImpl : public Stream, public std::enable_shared_from_this<StreamImpl
       queued_bytes_ = 0;
       callbacks.swap(on_close_);
       open_count_.fetch_sub(1);
+      // A handler may keep its Stream after the server is gone; the strand it would still hold reaches into
+      // the io_context's strand service when destroyed (UBSan caught it). Nothing posts after End (closed_).
+      strand = std::move(strand_);
+      strand_ = asio::any_io_executor();
     }
     cv_.notify_all();
     for (auto& fn : callbacks) fn();

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "process/process.h"
+#include "process/environment.h"
 
 extern char** environ;
 
@@ -23,18 +24,6 @@ namespace {
 
 constexpr size_t kMaxLineBytes = 16 * 1024;  // a longer "line" (progress dots) is cut into pieces
 constexpr size_t kMaxReadPerCall = 1 << 20;  // keeps one chatty child from starving the loop
-
-std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& additions) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string_view::npos && additions.count(std::string(entry.substr(0, eq)))) continue;
-    env.emplace_back(entry);
-  }
-  for (const auto& [key, value] : additions) env.push_back(key + "=" + value);
-  return env;
-}
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;

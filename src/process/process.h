@@ -48,8 +48,9 @@ struct RunOutput {
   std::string output;  // stdout and stderr interleaved, truncated to max_output bytes
 };
 
+// `env` is added to (or replaces in) our environment, as SpawnSpec::env does.
 Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                             size_t max_output = 64 * 1024);
+                             size_t max_output = 64 * 1024, const std::map<std::string, std::string>& env = {});
 
 // ---- Programs and pipes ---------------------------------------------------------------------------
 // The program `name` names: itself when it contains '/', else the first executable regular file
@@ -67,7 +68,8 @@ ssize_t WriteNoSigpipe(int fd, const void* data, size_t size);
 class LineLog {
  public:
   // `file` empty = ring only. The file is appended to; when it passes max_file_bytes it is renamed to
-  // FILE.1 (replacing an older one) and a new FILE is started.
+  // FILE.1 (replacing an older one) and a new FILE is started. It is opened O_NOFOLLOW, 0600: a file that cannot
+  // be opened (a planted symlink) is never written, and the ring's first line says so and why.
   explicit LineLog(size_t max_lines, std::filesystem::path file = {}, size_t max_file_bytes = 4 << 20);
   LineLog(const LineLog&) = delete;
   LineLog& operator=(const LineLog&) = delete;

@@ -11,13 +11,14 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
+#include "process/environment.h"
 
 extern char** environ;
 
 namespace llmdesk::process {
 
 Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                             size_t max_output) {
+                             size_t max_output, const std::map<std::string, std::string>& env) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("no command to run");
   const char* search_path = std::getenv("PATH");  // the same lookup as Child::Spawn
   auto program = FindProgram(argv[0], search_path ? search_path : "/usr/local/bin:/usr/bin:/bin");
@@ -40,7 +41,10 @@ Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, program->c_str(), &actions, &attr, args.data(), environ);
+  std::vector<std::string> env_strings;
+  if (!env.empty()) env_strings = BuildEnvironment(env);
+  std::vector<char*> env_pointers = EnvironmentPointers(env_strings);
+  int rc = posix_spawn(&pid, program->c_str(), &actions, &attr, args.data(), env.empty() ? environ : env_pointers.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::NotFound("cannot run " + argv[0] + ": " + strerror(rc));

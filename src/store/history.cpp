@@ -105,11 +105,15 @@ Status FromSqlite(const std::filesystem::path& file, const std::string& what, in
   return Status::IoError("cannot " + what + " in " + file.string() + ": " + message);
 }
 
-// A directory we own, 0700, not a symlink (created when missing).
+// A directory we own, 0700, not a symlink (created when missing, with each missing parent 0700 too: the XDG
+// spec asks that of $XDG_DATA_HOME, and create_directories would leave $XDG_DATA_HOME/llmdesk 0755 meanwhile).
 Status PrepareDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  std::filesystem::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::IoError("cannot create " + at.string() + ": " + std::strerror(errno));
+  }
   struct stat st{};
   if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return Status::PermissionDenied(dir.string() + " is not a directory (a symlink?); remove it or choose another place");
@@ -130,6 +134,20 @@ Status PrepareFile(const std::filesystem::path& file) {
   const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   close(fd);
   if (!regular) return Status::PermissionDenied(file.string() + " is not a regular file");
+  return Status::Ok();
+}
+
+// SQLite opens FILE-wal, FILE-shm (and FILE-journal) beside the database. One planted as a symlink is refused here
+// with a message that says so (SQLite itself replaces a WAL symlink but fails on -shm with only "unable to open
+// database file").
+Status RefuseCompanionSymlinks(const std::filesystem::path& file) {
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string companion = file.string() + suffix;
+    struct stat st{};
+    if (lstat(companion.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return Status::PermissionDenied(companion + " is a symbolic link; llmdesk never opens its database files through one: "
+                                      "remove it");
+  }
   return Status::Ok();
 }
 
@@ -242,6 +260,7 @@ const std::filesystem::path& History::path() const { return impl_->file; }
 Result<std::unique_ptr<History>> History::Open(const std::filesystem::path& file) {
   if (Status s = PrepareDirectory(file.parent_path().empty() ? "." : file.parent_path()); !s.ok()) return s;
   if (Status s = PrepareFile(file); !s.ok()) return s;
+  if (Status s = RefuseCompanionSymlinks(file); !s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->file = file;
   Status opened = impl->Run("open the history", [&]() -> Status {

@@ -9,7 +9,8 @@
 //    in the middle of an answer loses nothing that was committed. A streaming message records its writer
 //    (pid and process start time); once that process is gone, the next Open, List or Get marks the message
 //    "incomplete" (a message another live process is streaming is left alone).
-//  - Files are created 0600 in a 0700 directory; a database path that is a symlink is refused.
+//  - Files are created 0600 in a 0700 directory; a database path that is a symlink is refused, and so is a
+//    -wal, -shm or -journal beside it.
 //
 // Errors are values: SQLite's exceptions never leave this component. A full disk is IoError("the disk is
 // full ..."); a database that is not SQLite or is corrupt is IoError naming the file and what to do.

@@ -273,7 +273,8 @@ TEST_F(GatewayTest, AClientThatLeavesWhileItsModelStartsStopsWaitingAtOnce) {
     const size_t at = metrics.find(key);
     return at == std::string::npos ? -1 : std::atoi(metrics.c_str() + at + key.size());
   };
-  for (const auto& [model, stream] : {std::pair{"slow1", false}, std::pair{"slow2", true}}) {
+  for (const auto& [name, stream] : {std::pair{"slow1", false}, std::pair{"slow2", true}}) {
+    const std::string model = name;  // a copy: clang 14 cannot capture a structured binding in a lambda
     SCOPED_TRACE(model);
     Raw raw(port);
     const std::string body = Json{{"model", model}, {"stream", stream}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump();

@@ -68,7 +68,7 @@ TEST(McpHostEverything, ToolsAreListedAndCallableFromTheAgentLoop) {
   net::HttpClient http;
   McpHost host(http, cfg.chat, ServerSpecs(cfg, ""));
   auto tools = host.Tools();
-  const auto& state = StateOf(host.Servers(), "everything");
+  const ServerState state = StateOf(host.Servers(), "everything");  // a copy: Servers() returns a temporary
   ASSERT_TRUE(state.connected) << state.error;
   const ToolInfo* sum = FindTool(tools, "get-sum");
   const ToolInfo* echo = FindTool(tools, "echo");

@@ -7,6 +7,8 @@
 //   llmdesk-fake-engine --host H --port P [-m MODEL] [--delay-ms N] [--exit-code N]
 //                       [--bind-fail-ports P1,P2] [--ignore-sigterm] [--print-env NAME]
 //                       [--record-first-200 FILE]   (CLOCK_MONOTONIC ns of the first 200, for benches)
+//                       [--record-argv FILE]   (writes its whole argv, each entry followed by a NUL byte,
+//                                           before anything else: what exactly arrived, for the no-shell tests)
 //                       [--spawn-child]   (forks a child that stays in its process group and prints
 //                                          "stand-in child PID N", like an engine's helper process)
 //   llmdesk-fake-engine --listen-only PORT          (a foreign port holder: listens, answers nothing)
@@ -60,9 +62,20 @@ int ListenOnly(int port) {
   for (;;) pause();
 }
 
+// --record-argv FILE: each argv entry exactly as received, NUL-terminated (entries may hold any byte but NUL).
+void RecordArgv(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != "--record-argv") continue;
+    std::ofstream out(argv[i + 1], std::ios::binary | std::ios::trunc);
+    for (int k = 0; k < argc; ++k) out << argv[k] << '\0';
+    return;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  RecordArgv(argc, argv);
   std::string host = "127.0.0.1", model = "fake.gguf", record_file, print_env;
   int port = 8080, delay_ms = 0, exit_code = -1;
   bool ignore_sigterm = false, spawn_child = false;
@@ -86,6 +99,8 @@ int main(int argc, char** argv) {
       spawn_child = true;
     else if (a == "--print-env")
       print_env = next();
+    else if (a == "--record-argv")
+      (void)next();  // done by RecordArgv before anything else
     else if (a == "--record-first-200")
       record_file = next();
     else if (a == "--listen-only")

@@ -42,6 +42,19 @@ models:
   EXPECT_TRUE(d.live_settings.empty());
 }
 
+// Every key that changes how the engine starts is a change: RPC workers (issue 14), device and layers (issue 15).
+TEST(ConfigDiff, RpcWorkersDeviceAndGpuLayersAreChanges) {
+  Config before = Load(kBase);
+  for (const char* entry : {"{model: /m/a.gguf, port: 10500, rpc: [\"10.0.0.5:50052\"]}",
+                            "{model: /m/a.gguf, port: 10500, device: cpu}",
+                            "{model: /m/a.gguf, port: 10500, gpu_layers: 3}"}) {
+    Config after = Load(std::string("models:\n  a: ") + entry + "\n  b: {model: /m/b.gguf}\n  c: {url: http://box:8000/v1}\n"
+                        "gateway: {port: 8760, token: old-secret}\ntool_server: {port: 8763}\nports: {range: 10500-10600}\n");
+    ConfigDiff d = Diff(before, after);
+    EXPECT_EQ(d.changed_models, std::vector<std::string>{"a"}) << entry;
+  }
+}
+
 TEST(ConfigDiff, ListenersNeedARestartAndSecretsAreNamedNotShown) {
   Config before = Load(kBase);
   Config after = Load(R"(

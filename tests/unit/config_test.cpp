@@ -95,7 +95,7 @@ TEST(ConfigLoader, UnknownKeySuggestsTheRightOne) {
   auto r = Load("models:\n  default:\n    prot: 10500\n");
   EXPECT_EQ(OnlyError(r), "t.yaml:3:5: error: models.default.prot: unknown key; did you mean 'port'? "
                           "(expected one of: model, hf, url, command, port, args, env, ttl, autostart, "
-                          "startup_timeout, stop_grace, api_key, rpc)");
+                          "startup_timeout, stop_grace, api_key, rpc, device, gpu_layers)");
 }
 
 TEST(ConfigLoader, UnknownTopLevelKey) {

@@ -265,12 +265,13 @@ TEST(SpawnSpec, LlamaServerArgvAddsJinjaUnlessGivenAndMarksTheOwner) {
   m.env = {{"A", "1"}};
   auto spec = BuildSpawnSpec(m, "/bin/llama-server", 10501, "config-1");
   EXPECT_THAT(spec.argv, ElementsAre("/bin/llama-server", "-m", "/m.gguf", "--host", "127.0.0.1", "--port", "10501",
-                                     "-c", "4096", "--jinja"));
+                                     "-c", "4096", "--jinja", "-lv", "4"));
   EXPECT_EQ(spec.env.at("A"), "1");
   EXPECT_EQ(spec.env.at(kOwnerEnv), "config-1");
-  m.args = {"--no-jinja"};
+  m.args = {"--no-jinja", "-lv", "2"};  // the entry's own choices win
   spec = BuildSpawnSpec(m, "/bin/llama-server", 10501);
-  EXPECT_EQ(spec.argv.back(), "--no-jinja");
+  EXPECT_THAT(spec.argv, ElementsAre("/bin/llama-server", "-m", "/m.gguf", "--host", "127.0.0.1", "--port", "10501",
+                                     "--no-jinja", "-lv", "2"));
 }
 
 TEST(SpawnSpec, CommandEntriesSubstituteMacrosInEveryArgument) {
