@@ -5,7 +5,6 @@ namespace llmdesk::cli {
 
 void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterConfigCommands(app, ctx);
-  RegisterConfigReloadCommand(*app.get_subcommand("config"), ctx);
   RegisterDoctorCommand(app, ctx);
   RegisterToolServerCommand(app, ctx);
   RegisterMcpCommands(app, ctx);
@@ -15,6 +14,10 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterModelCommands(app, ctx);
   RegisterDevicesCommand(app, ctx);
   RegisterRpcWorkerCommand(app, ctx);
+}
+
+void RegisterPlatformConfigCommands(CLI::App& config_group, Context& ctx) {
+  RegisterConfigReloadCommand(config_group, ctx);
 }
 
 void ParseCommandLine(CLI::App& app, int argc, char** argv) { app.parse(argc, argv); }

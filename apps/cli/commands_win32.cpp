@@ -16,6 +16,8 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterToolServerCommand(app, ctx);
 }
 
+void RegisterPlatformConfigCommands(CLI::App&, Context&) {}  // `config reload` needs a running `up` (later)
+
 void ParseCommandLine(CLI::App& app, int argc, char** argv) {
   int count = 0;
   wchar_t** wide = CommandLineToArgvW(GetCommandLineW(), &count);
