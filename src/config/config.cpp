@@ -75,14 +75,14 @@ Status CheckModelStartable(const ModelConfig& m) {
   switch (m.kind) {
     case ModelConfig::Kind::kRemote: return Status::Ok();
     case ModelConfig::Kind::kCommand:
-      if (!m.model.empty() && !std::filesystem::exists(m.model, ec))
+      if (!m.model.empty() && !std::filesystem::exists(platform::PathFromUtf8(m.model), ec))
         return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where);
       return Status::Ok();
     case ModelConfig::Kind::kLocal:
       if (m.model.empty() && m.hf.empty())
         return Status::InvalidArgument("model '" + m.name + "' has no model file" + where +
                                        "; add `model: /path/to/model.gguf` (or `hf: owner/repo:QUANT`) to it");
-      if (!m.model.empty() && !std::filesystem::is_regular_file(m.model, ec))
+      if (!m.model.empty() && !std::filesystem::is_regular_file(platform::PathFromUtf8(m.model), ec))
         return Status::NotFound("model '" + m.name + "': file " + m.model + " does not exist" + where +
                                 "; fix `model:` or download the GGUF file there");
       return Status::Ok();

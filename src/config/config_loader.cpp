@@ -11,6 +11,7 @@
 #include "config/sections.h"
 #include "config/yaml_reader.h"
 #include "net/http_policy.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::config {
 namespace {
@@ -281,7 +282,9 @@ void ParseModel(YamlReader& r, const std::string& name, const YAML::Node& key_no
   else if (!m.model.empty() && !m.hf.empty())
     r.Error(key_node, key, "give either `model:` (a local GGUF file) or `hf:` (a Hugging Face repo), not both");
   std::error_code ec;  // the path is the user's: never the throwing overloads
-  if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote && !std::filesystem::exists(m.model, ec))
+  // PathFromUtf8: the YAML text is UTF-8, which Windows' narrow path constructor would read as the ANSI code page.
+  if (!m.model.empty() && m.kind != ModelConfig::Kind::kRemote &&
+      !std::filesystem::exists(platform::PathFromUtf8(m.model), ec))
     r.Warn(get("model"), key + ".model", "file '" + m.model + "' does not exist yet; starting this model will fail until it does");
   detail::CheckRpcWorkers(r, node, key, m);
 }

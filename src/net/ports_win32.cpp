@@ -1,7 +1,9 @@
 // net/ports.h on Windows: GetExtendedTcpTable / GetExtendedTcp6Table with TCP_TABLE_OWNER_PID_LISTENER give
 // every listening socket with its owner's PID at once (what `netstat -ano` shows); QueryFullProcessImageNameW
 // names the program. There is no socket inode on Windows: PortHolder::inode stays 0. Another user's elevated
-// process may refuse OpenProcess: then the PID is known and the image name is not.
+// process may refuse OpenProcess: then the PID is known and the image name is not. An owner PID of 0 (the idle
+// process on Windows; what Wine 8 reports for every socket, since wineserver holds the sockets) means "not known":
+// the holder is then reported as one llmdesk cannot see, with the netstat advice to find it.
 #include "net/ports.h"
 
 #include <winsock2.h>
@@ -30,6 +32,11 @@ std::vector<unsigned char> OwnerPidTable(ULONG family) {
   return {};
 }
 
+std::optional<pid_t> OwnerPid(DWORD owning_pid) {
+  if (owning_pid == 0) return std::nullopt;
+  return static_cast<pid_t>(owning_pid);
+}
+
 std::string AddressText(int family, const void* address) {
   char text[INET6_ADDRSTRLEN] = {};
   if (!inet_ntop(family, address, text, sizeof(text))) return {};
@@ -46,7 +53,7 @@ void AppendIpv4(std::vector<PortHolder>& out) {
     address.s_addr = row.dwLocalAddr;
     out.push_back(PortHolder{.port = ntohs(static_cast<u_short>(row.dwLocalPort)),
                              .address = AddressText(AF_INET, &address),
-                             .pid = static_cast<pid_t>(row.dwOwningPid)});
+                             .pid = OwnerPid(row.dwOwningPid)});
   }
 }
 
@@ -58,7 +65,7 @@ void AppendIpv6(std::vector<PortHolder>& out) {
     const auto& row = table->table[i];
     out.push_back(PortHolder{.port = ntohs(static_cast<u_short>(row.dwLocalPort)),
                              .address = AddressText(AF_INET6, row.ucLocalAddr),
-                             .pid = static_cast<pid_t>(row.dwOwningPid)});
+                             .pid = OwnerPid(row.dwOwningPid)});
   }
 }
 
