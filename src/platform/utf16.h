@@ -11,4 +11,8 @@ namespace llmdesk::platform {
 std::wstring Widen(std::string_view utf8);
 std::string Narrow(std::wstring_view utf16);
 
+// Windows' own text for an error code (GetLastError()), in UTF-8 without the trailing newline; "error N" when
+// Windows has none.
+std::string ErrorText(unsigned long code);
+
 }  // namespace llmdesk::platform

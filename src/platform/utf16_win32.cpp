@@ -22,4 +22,16 @@ std::string Narrow(std::wstring_view utf16) {
   return out;
 }
 
+std::string ErrorText(unsigned long code) {
+  wchar_t* text = nullptr;
+  const DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                                     FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, code, 0,
+                                 reinterpret_cast<wchar_t*>(&text), 0, nullptr);
+  std::string out = n ? Narrow(std::wstring_view(text, n)) : "error " + std::to_string(code);
+  if (text) LocalFree(text);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ' || out.back() == '.'))
+    out.pop_back();
+  return out;
+}
+
 }  // namespace llmdesk::platform
