@@ -155,7 +155,8 @@ TEST(Load, TwoHundredConcurrentMcpSessionsTwiceWithoutErrorsAndNothingLeftBehind
     std::cout << "round " << round << ": " << r.calls << " calls from " << kSessions << " sessions; server RSS "
               << settled.rss_kib / 1024 << " MiB (before any load " << baseline.rss_kib / 1024 << " MiB)\n";
     if (round == 0) after_first = settled;
-    else EXPECT_LE(settled.rss_kib, after_first.rss_kib + 8 * 1024) << "the second round grew the server's memory";
+    else if (kMemoryIsMeasurable)
+      EXPECT_LE(settled.rss_kib, after_first.rss_kib + 8 * 1024) << "the second round grew the server's memory";
   }
 }
 
@@ -291,6 +292,10 @@ TEST(Load, FiftyConcurrentGatewayStreamsThreeRoundsWithoutErrorsAndNothingLeftBe
   // through would add over 6 MiB), and what the first round added is bounded: glibc keeps the malloc arenas
   // (up to 8 per core) the 50 concurrent workers used, with some of their freed memory, after the threads exit.
   ASSERT_EQ(rss_after_round.size(), size_t{kStreamRounds});
+  if (!kMemoryIsMeasurable) {
+    std::cout << "RSS bounds not checked here (AddressSanitizer build); the release tree checks them\n";
+    return;
+  }
   EXPECT_LE(rss_after_round.back(), rss_after_round.front() + 4 * 1024) << "later rounds grew the gateway's memory";
   EXPECT_LE(after.rss_kib, baseline.rss_kib + 32 * 1024) << "the gateway kept more memory than its arenas explain";
 }
