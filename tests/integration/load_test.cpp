@@ -67,11 +67,12 @@ Usage UsageOf(pid_t pid) {
   return u;
 }
 
-// Polls (bounded) until the server's fds, sockets and threads are back to `baseline`; the last reading.
+// Polls (bounded) until the server's fds, sockets and threads are back to `baseline` or below (a descriptor
+// open at the baseline, e.g. an idle worker's, may be gone since: fewer is not a leak); the last reading.
 Usage SettleTo(pid_t pid, const Usage& baseline, std::chrono::seconds limit) {
   const auto deadline = Clock::now() + limit;
   auto settled = [&](const Usage& u) {
-    return u.fds == baseline.fds && u.sockets == baseline.sockets && u.threads == baseline.threads;
+    return u.fds <= baseline.fds && u.sockets <= baseline.sockets && u.threads <= baseline.threads;
   };
   Usage now = UsageOf(pid);
   while (!settled(now) && Clock::now() < deadline) {
@@ -149,9 +150,9 @@ TEST(Load, TwoHundredConcurrentMcpSessionsTwiceWithoutErrorsAndNothingLeftBehind
     EXPECT_TRUE(r.errors.empty()) << r.errors.size() << " errors in round " << round << ", first: " << r.errors[0];
     EXPECT_GT(r.calls, kSessions) << "round " << round;
     const Usage settled = SettleTo(server.pid(), baseline, 60s);
-    EXPECT_EQ(settled.fds, baseline.fds) << "round " << round << ": file descriptors left open";
-    EXPECT_EQ(settled.sockets, baseline.sockets) << "round " << round << ": connections left open";
-    EXPECT_EQ(settled.threads, baseline.threads) << "round " << round << ": threads left running";
+    EXPECT_LE(settled.fds, baseline.fds) << "round " << round << ": file descriptors left open";
+    EXPECT_LE(settled.sockets, baseline.sockets) << "round " << round << ": connections left open";
+    EXPECT_LE(settled.threads, baseline.threads) << "round " << round << ": threads left running";
     std::cout << "round " << round << ": " << r.calls << " calls from " << kSessions << " sessions; server RSS "
               << settled.rss_kib / 1024 << " MiB (before any load " << baseline.rss_kib / 1024 << " MiB)\n";
     if (round == 0) after_first = settled;
