@@ -56,6 +56,9 @@ Result<engine::DeviceReport> ProbeConfiguredEngine(const config::Config& cfg);
 void PrintDevices(const engine::DeviceReport& report, std::ostream& out, const std::string& indent);
 void RegisterRpcWorkerCommand(CLI::App& app, Context& ctx);  // cmd_rpc_worker.cpp (issue 14)
 
+// `j` indented for a terminal (--json output); bytes that are not UTF-8 shown as U+FFFD, never a throw.
+std::string PrettyJson(const nlohmann::json& j);
+
 class StopSignals;
 // Before a start (up, serve, chat): `hf:` models of `names` found or pulled, and the offline first run's demo
 // model (models/prepare.h), with progress and notes printed. nullopt (message printed) = start nothing.

@@ -9,8 +9,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string Dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); }
-
 std::unique_ptr<store::History> OpenHistory(Context& ctx) {
   auto h = store::History::Open(store::History::DefaultPath());
   if (!h.ok()) {
@@ -63,7 +61,7 @@ void RegisterHistoryCommands(CLI::App& app, Context& ctx) {
     if (args->json) {
       Json out = Json::array();
       for (const auto& r : *rows) out.push_back(store::ToJson(r));
-      std::cout << Dump(out) << "\n";
+      std::cout << PrettyJson(out) << "\n";
       return;
     }
     if (rows->empty()) std::cout << "no conversations yet\n";
@@ -86,7 +84,7 @@ void RegisterHistoryCommands(CLI::App& app, Context& ctx) {
         ctx.exit_code = kExitFailure;
         return;
       }
-      if (as_json || args->json) std::cout << Dump(store::ToJson(*c)) << "\n";
+      if (as_json || args->json) std::cout << PrettyJson(store::ToJson(*c)) << "\n";
       else PrintTranscript(*c);
     });
   }

@@ -30,10 +30,6 @@ std::unique_ptr<mcp::Extension> Fixtures(bool enabled) {
   return enabled ? mcp::MakeConformanceFixtures() : nullptr;
 }
 
-std::string Dump(const nlohmann::json& j, int indent = -1) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // The MCP servers of the running stack for this config (GET /api/mcp/servers), else of a host of our own
 // that connects to them now (each bounded by its connect timeout). {"source": "stack"|"direct", "servers"}.
 nlohmann::json ListServers(const config::Config& cfg) {
@@ -68,7 +64,7 @@ int McpList(Context& ctx, bool json) {
   bool all_connected = true;
   for (const auto& s : servers) all_connected = all_connected && JsonBool(s, "connected");
   if (json) {
-    std::cout << Dump(listing, 2) << "\n";
+    std::cout << PrettyJson(listing) << "\n";
     return all_connected ? kExitOk : kExitFailure;
   }
   if (JsonString(listing, "source") == "stack")

@@ -1,9 +1,13 @@
 // llmdesk — command-line front end.
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.h"
 
 namespace llmdesk::cli {
+
+std::string PrettyJson(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::optional<config::Config> Context::LoadConfig(bool quiet_warnings) const {
   auto env = config::ProcessEnv();

@@ -32,4 +32,9 @@ std::string PercentDecode(std::string_view text, bool plus_is_space = false);
 // file paths, another process's command line.
 std::string ValidUtf8(std::string_view text);
 
+// `text` as an error message may quote it: ValidUtf8, and when longer than `max_bytes`, cut at a character
+// boundary within them with "... (N bytes)" added — a 1 MB value or raw binary is never echoed whole. The
+// one quoting rule of the product (config errors, the gateway's and the control API's 4xx answers).
+std::string Excerpt(std::string_view text, size_t max_bytes);
+
 }  // namespace llmdesk

@@ -173,10 +173,14 @@ void ParseGateway(YamlReader& r, const YAML::Node& node, GatewayConfig& out) {
   auto origins = r.ExpandedList(node["cors_origins"], "gateway.cors_origins");
   if (!origins) return;
   for (size_t i = 0; i < origins->size(); ++i) {
-    if (auto problem = OriginProblem((*origins)[i]))
-      r.Error(node["cors_origins"][i], "gateway.cors_origins", "'" + Shown((*origins)[i]) + "': " + *problem);
+    const std::string& origin = (*origins)[i];
+    if (auto problem = OriginProblem(origin))
+      r.Error(node["cors_origins"][i], "gateway.cors_origins", "'" + Shown(origin) + "': " + *problem);
+    else if (std::find(out.cors_origins.begin(), out.cors_origins.end(), origin) != out.cors_origins.end())
+      r.Error(node["cors_origins"][i], "gateway.cors_origins",
+              "'" + Shown(origin) + "' is listed twice (after ${...} expansion); list each origin once");
     else
-      out.cors_origins.push_back((*origins)[i]);
+      out.cors_origins.push_back(origin);
   }
 }
 

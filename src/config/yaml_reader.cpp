@@ -44,13 +44,7 @@ std::string Describe(const YAML::Node& node) {
 
 }  // namespace
 
-std::string Shown(std::string_view text) {
-  constexpr size_t kShort = 80, kHead = 60;
-  if (text.size() <= kShort) return std::string(text);
-  size_t cut = kHead;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 char
-  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size()) + " bytes)";
-}
+std::string Shown(std::string_view text) { return Excerpt(text, 80); }
 
 Location YamlReader::Loc(const YAML::Node& node) const {
   const YAML::Mark mark = node.Mark();

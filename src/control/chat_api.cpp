@@ -68,7 +68,7 @@ std::optional<int64_t> ParseId(const std::string& text) {
   return id;
 }
 
-std::string Shown(const std::string& text) { return ValidUtf8(text.substr(0, 40)) + (text.size() > 40 ? "..." : ""); }
+std::string Shown(const std::string& text) { return Excerpt(text, 40); }
 
 // The body of POST /api/chat: {"prompt": string, "model"?: string, "conversation"?: id, "tools"?: bool,
 // "max_tokens"?: 1..1000000}. Each mistake is named, with what to send instead.

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/json_read.h"
+#include "common/text.h"
 #include "gateway/impl.h"
 
 namespace llmdesk::gateway {
@@ -53,11 +54,7 @@ std::string ContentText(const Json& content) {
 
 }  // namespace
 
-std::string Shown(std::string_view text) {
-  constexpr size_t kMax = 200;
-  if (text.size() <= kMax) return std::string(text);
-  return std::string(text.substr(0, kMax)) + "... (" + std::to_string(text.size()) + " bytes)";
-}
+std::string Shown(std::string_view text) { return Excerpt(text, 200); }
 
 std::optional<Routed> ParseRequest(std::string_view body, const std::string& route, const config::Config& config,
                                    bool tool_host, net::Response& error) {

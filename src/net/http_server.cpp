@@ -7,6 +7,7 @@
 // fed from a StreamImpl queue, with a pending read on the socket that notices the peer going away.
 #include "net/http_server.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -289,7 +290,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Response r = srv_.ErrorResponse(unauthenticated ? 401 : 403, allowed.message(),
                                       unauthenticated ? "unauthenticated" : "forbidden");
       if (unauthenticated) r.SetHeader("WWW-Authenticate", "Bearer");
-      return Reject(std::move(r));
+      return Reject(WithRouteOrigin(std::move(r)));
     }
     if (!route_) {
       if (!match.allow.empty()) {
@@ -365,7 +366,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void BodyTooLarge(size_t limit) {
-    Fail(413, "the request body exceeds the limit of " + std::to_string(limit) + " bytes", "payload too large");
+    Fail(WithRouteOrigin(srv_.ErrorResponse(413, "the request body exceeds the limit of " + std::to_string(limit) + " bytes",
+                                            "payload too large")));
+  }
+  // The listener's own refusals (401, 413) on a route with cross-origin callers carry that caller's
+  // Access-Control-Allow-Origin, as the route's handler would: without it a browser shows its client a
+  // CORS failure instead of "token missing" or "body too large". (431 comes before any header is known.)
+  Response WithRouteOrigin(Response r) const {
+    if (!route_) return r;
+    const auto& listed = route_->options.allowed_origins;
+    std::string origin = req_.Header("Origin");
+    if (!origin.empty() && std::find(listed.begin(), listed.end(), origin) != listed.end())
+      r.SetHeader("Access-Control-Allow-Origin", origin).SetHeader("Vary", "Origin");
+    return r;
   }
   // An answer before the body was read: the connection cannot be reused.
   void Reject(Response r) {
@@ -373,9 +386,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Write(std::move(r));
   }
   void Fail(int status, const std::string& message, const std::string& code) {
+    Fail(srv_.ErrorResponse(status, message, code));
+  }
+  void Fail(Response r) {
     keep_alive_ = false;
     linger_ = true;
-    Write(srv_.ErrorResponse(status, message, code));
+    Write(std::move(r));
   }
 
   // After an early error reply, the client may still be sending: closing at once would reset the

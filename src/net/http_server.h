@@ -9,7 +9,8 @@
 //  - Policy (CheckPolicy in http_policy.h): Host must be a loopback name unless a token is set, Origin
 //    absent or loopback (or in `allowed_origins`), and the bearer token when one is set (public routes
 //    skip only the token). 403/401 otherwise.
-//    A route's own `allowed_origins` are accepted on that route only (e.g. the gateway's CORS origins).
+//    A route's own `allowed_origins` are accepted on that route only (e.g. the gateway's CORS origins);
+//    the listener's own 401 and 413 on such a route carry Access-Control-Allow-Origin for a listed Origin.
 //  - Routing: method + pattern ("/health", "/api/backends/{name}/logs"; captures are percent-decoded).
 //    404 for an unknown path, 405 (with Allow) for a known path and another method.
 // Error bodies are {"error":{"message","code"}} unless ServerOptions::render_error says otherwise.

@@ -67,18 +67,23 @@ Usage UsageOf(pid_t pid) {
   return u;
 }
 
-// Polls (bounded) until the server's fds, sockets and threads are back to `baseline`; the last reading.
-Usage SettleTo(pid_t pid, const Usage& baseline, std::chrono::seconds limit) {
+// Polls (bounded) until `done(usage)`; the last reading.
+Usage WaitForUsage(pid_t pid, const std::function<bool(const Usage&)>& done, std::chrono::seconds limit) {
   const auto deadline = Clock::now() + limit;
-  auto settled = [&](const Usage& u) {
-    return u.fds == baseline.fds && u.sockets == baseline.sockets && u.threads == baseline.threads;
-  };
   Usage now = UsageOf(pid);
-  while (!settled(now) && Clock::now() < deadline) {
+  while (!done(now) && Clock::now() < deadline) {
     std::this_thread::sleep_for(250ms);
     now = UsageOf(pid);
   }
   return now;
+}
+
+// Polls (bounded) until the server's fds, sockets and threads are back to `baseline` or below (a descriptor
+// open at the baseline, e.g. an idle worker's, may be gone since: fewer is not a leak); the last reading.
+Usage SettleTo(pid_t pid, const Usage& baseline, std::chrono::seconds limit) {
+  return WaitForUsage(pid, [&](const Usage& u) {
+    return u.fds <= baseline.fds && u.sockets <= baseline.sockets && u.threads <= baseline.threads;
+  }, limit);
 }
 
 struct RoundResult {
@@ -149,13 +154,16 @@ TEST(Load, TwoHundredConcurrentMcpSessionsTwiceWithoutErrorsAndNothingLeftBehind
     EXPECT_TRUE(r.errors.empty()) << r.errors.size() << " errors in round " << round << ", first: " << r.errors[0];
     EXPECT_GT(r.calls, kSessions) << "round " << round;
     const Usage settled = SettleTo(server.pid(), baseline, 60s);
-    EXPECT_EQ(settled.fds, baseline.fds) << "round " << round << ": file descriptors left open";
-    EXPECT_EQ(settled.sockets, baseline.sockets) << "round " << round << ": connections left open";
-    EXPECT_EQ(settled.threads, baseline.threads) << "round " << round << ": threads left running";
+    EXPECT_LE(settled.fds, baseline.fds) << "round " << round << ": file descriptors left open";
+    EXPECT_LE(settled.sockets, baseline.sockets) << "round " << round << ": connections left open";
+    EXPECT_LE(settled.threads, baseline.threads) << "round " << round << ": threads left running";
     std::cout << "round " << round << ": " << r.calls << " calls from " << kSessions << " sessions; server RSS "
               << settled.rss_kib / 1024 << " MiB (before any load " << baseline.rss_kib / 1024 << " MiB)\n";
-    if (round == 0) after_first = settled;
-    else EXPECT_LE(settled.rss_kib, after_first.rss_kib + 8 * 1024) << "the second round grew the server's memory";
+    if (round == 0) {
+      after_first = settled;
+    } else if (kMemoryIsMeasurable) {
+      EXPECT_LE(settled.rss_kib, after_first.rss_kib + 8 * 1024) << "the second round grew the server's memory";
+    }
   }
 }
 
@@ -214,17 +222,6 @@ std::string StreamOnce(net::HttpClient& http, const std::string& url) {
   if (!done) return "no [DONE]";
   if (text != StreamText()) return "the text came back different (" + std::to_string(text.size()) + " bytes)";
   return "";
-}
-
-// Polls (bounded) until `done(usage)`; the last reading.
-Usage WaitForUsage(pid_t pid, const std::function<bool(const Usage&)>& done, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  Usage now = UsageOf(pid);
-  while (!done(now) && Clock::now() < deadline) {
-    std::this_thread::sleep_for(250ms);
-    now = UsageOf(pid);
-  }
-  return now;
 }
 
 TEST(Load, FiftyConcurrentGatewayStreamsThreeRoundsWithoutErrorsAndNothingLeftBehind) {
@@ -291,6 +288,10 @@ TEST(Load, FiftyConcurrentGatewayStreamsThreeRoundsWithoutErrorsAndNothingLeftBe
   // through would add over 6 MiB), and what the first round added is bounded: glibc keeps the malloc arenas
   // (up to 8 per core) the 50 concurrent workers used, with some of their freed memory, after the threads exit.
   ASSERT_EQ(rss_after_round.size(), size_t{kStreamRounds});
+  if (!kMemoryIsMeasurable) {
+    std::cout << "RSS bounds not checked here (AddressSanitizer build); the release tree checks them\n";
+    return;
+  }
   EXPECT_LE(rss_after_round.back(), rss_after_round.front() + 4 * 1024) << "later rounds grew the gateway's memory";
   EXPECT_LE(after.rss_kib, baseline.rss_kib + 32 * 1024) << "the gateway kept more memory than its arenas explain";
 }

@@ -139,6 +139,35 @@ TEST(NetHttpServer, ARoutesOwnOriginsAreAcceptedOnThatRouteOnly) {
   EXPECT_EQ(StatusOf(c.ReadUntil("}")), 403);
 }
 
+// The listener's own refusals on a route with cross-origin callers carry Access-Control-Allow-Origin for a
+// listed origin, so a browser client sees "401" or "413" rather than an opaque CORS failure; never for others.
+TEST(NetHttpServer, TheListenersOwn401And413CarryARoutesListedOrigin) {
+  ServerOptions with_token;
+  with_token.token = "s3cret";
+  auto server = StartServer(with_token, [](HttpServer& s) {
+    s.Route("POST", "/cors", [](Request&) { return Response::Text(200, "ok"); },
+            {.max_body_bytes = 10, .allowed_origins = {"https://app.example"}});
+  });
+  auto post = [&](const std::string& headers, const std::string& body) {
+    Raw c(server->port());
+    c.Send("POST /cors HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "Content-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
+    return c.ReadUntil("}");
+  };
+  std::string r = post("Origin: https://app.example\r\n", "hi");
+  EXPECT_EQ(StatusOf(r), 401) << r;
+  EXPECT_NE(r.find("Access-Control-Allow-Origin: https://app.example\r\n"), std::string::npos) << r;
+  r = post("Origin: https://app.example\r\nAuthorization: Bearer s3cret\r\n", std::string(64, 'x'));
+  EXPECT_EQ(StatusOf(r), 413) << r;
+  EXPECT_NE(r.find("Access-Control-Allow-Origin: https://app.example\r\n"), std::string::npos) << r;
+  r = post("Origin: https://evil.example\r\n", "hi");
+  EXPECT_EQ(StatusOf(r), 403) << r;
+  EXPECT_EQ(r.find("Access-Control-Allow-Origin"), std::string::npos) << r;
+  r = post("Authorization: Bearer s3cret\r\n", std::string(64, 'x'));  // no Origin: nothing to allow
+  EXPECT_EQ(StatusOf(r), 413) << r;
+  EXPECT_EQ(r.find("Access-Control-Allow-Origin"), std::string::npos) << r;
+}
+
 TEST(NetHttpServer, APoolHandlerIsToldThatItsClientLeft) {
   Flag started, noticed;
   auto server = StartServer({}, [&](HttpServer& s) {

@@ -11,6 +11,24 @@
 
 namespace llmdesk::test {
 
+// True in the asan tree (build-asan/), where this binary and the llmdesk it starts run under AddressSanitizer:
+// its quarantine holds freed memory back (up to 256 MiB) and its allocator adds redzones, so a process's RSS
+// says nothing about what llmdesk itself keeps. Memory bounds are checked in the release tree, which also runs
+// the load tests (scripts/test); descriptors and threads are checked in both.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LLMDESK_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(LLMDESK_TEST_ASAN)
+#define LLMDESK_TEST_ASAN 1
+#endif
+#ifdef LLMDESK_TEST_ASAN
+inline constexpr bool kMemoryIsMeasurable = false;
+#else
+inline constexpr bool kMemoryIsMeasurable = true;
+#endif
+
 // A fresh directory under $TMPDIR, removed with everything in it when the object goes away.
 class TempDir {
  public:

@@ -65,6 +65,9 @@ TEST(ConfigGateway, ABadCorsOriginIsAnErrorAtItsEntry) {
   EXPECT_THAT(errors, HasSubstr("t.yaml:7:7: error: gateway.cors_origins: 'https://App.example': the host must be lowercase"));
   EXPECT_EQ(errors.find("ok.example"), std::string::npos) << errors;
   EXPECT_THAT(Errors(Load("gateway: {cors_origins: https://app.example}\n")), HasSubstr("gateway.cors_origins: expected a list"));
+  // The same origin twice (here once through ${UI}) is a mistake to point at, at the second entry.
+  EXPECT_THAT(Errors(Load("gateway:\n  cors_origins: [https://app.example, \"${UI}\"]\n", {{"UI", "https://app.example"}})),
+              HasSubstr("t.yaml:2:39: error: gateway.cors_origins: 'https://app.example' is listed twice"));
 }
 
 TEST(ConfigGateway, ARemoteApiKeyComesFromTheEnvironmentAndIsNeverPrinted) {

@@ -56,5 +56,16 @@ TEST(ValidUtf8, KeepsGoodTextAndReplacesEveryBadByte) {
   EXPECT_NO_THROW(nlohmann::json(ValidUtf8("x\xFF")).dump());
 }
 
+TEST(Excerpt, ShortTextWholeLongTextCutAtACharacterWithItsSizeAndBadBytesReplaced) {
+  EXPECT_EQ(Excerpt("port", 10), "port");
+  EXPECT_EQ(Excerpt(std::string(10, 'a'), 10), std::string(10, 'a'));
+  EXPECT_EQ(Excerpt(std::string(1 << 20, 'a'), 10), std::string(10, 'a') + "... (1048576 bytes)");
+  // The cut never splits a character: "é" is two bytes, at offsets 3-4 of the text, so a cut at 4 moves to 3.
+  EXPECT_EQ(Excerpt("abc\xC3\xA9" "defgh", 4), "abc... (10 bytes)");
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(Excerpt("a\xFF" "b", 10), "a" + fffd + "b");
+  EXPECT_EQ(Excerpt(std::string(20, '\xFF'), 2), fffd + fffd + "... (20 bytes)");
+}
+
 }  // namespace
 }  // namespace llmdesk
