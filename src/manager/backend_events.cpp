@@ -34,7 +34,7 @@ void Backend::OnOutput(uint64_t serial) {
   auto it = children_.find(serial);
   if (it == children_.end()) return;
   auto& child = *it->second.child;
-  if (!child.ReadOutput([&](std::string_view line) { OnLine(serial, line); }) && child.output_fd() >= 0) {
+  if (!child.ReadOutput([&](std::string_view line) { OnLine(serial, line); }) && child.output_open()) {
     host_.UnwatchOutput(child);
     child.CloseOutput();
   }
@@ -45,7 +45,7 @@ void Backend::OnPidfd(uint64_t serial) {
   if (it == children_.end()) return;
   auto& child = *it->second.child;
   // Whatever it printed before exiting is in the pipe now; read it before judging the exit.
-  if (child.output_fd() >= 0) {
+  if (child.output_open()) {
     child.ReadOutput([&](std::string_view line) { OnLine(serial, line); });
     host_.UnwatchOutput(child);
     child.CloseOutput();  // a grandchild may keep the pipe open: its later output is not ours to wait for
@@ -122,7 +122,7 @@ void Backend::OnExit(Tracked tracked, bool was_active) {
           why = "port " + std::to_string(tracked.port) + " " + h->Describe();
         return SpawnAttempt(why + " (the engine could not bind it)");
       }
-      if (exit.signal) return OnCrash(killed_because_.empty() ? what : killed_because_, tracked.recent);
+      if (exit.abnormal()) return OnCrash(killed_because_.empty() ? what : killed_because_, tracked.recent);
       return Fail("the engine " + what + " while starting; last log lines" + LastLines(tracked.recent));
     case State::kReady:
       return OnCrash(killed_because_.empty() ? what : killed_because_, tracked.recent);

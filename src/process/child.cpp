@@ -16,13 +16,13 @@
 
 #include "process/process.h"
 #include "process/environment.h"
+#include "process/line_splitter.h"
 
 extern char** environ;
 
 namespace llmdesk::process {
 namespace {
 
-constexpr size_t kMaxLineBytes = 16 * 1024;  // a longer "line" (progress dots) is cut into pieces
 constexpr size_t kMaxReadPerCall = 1 << 20;  // keeps one chatty child from starving the loop
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
@@ -87,6 +87,11 @@ std::string ExitStatus::ToString() const {
   }
   return "exited with code " + std::to_string(code);
 }
+
+bool ExitStatus::abnormal() const { return signal != 0; }
+
+WaitHandle Child::exit_handle() const { return pidfd(); }
+WaitHandle Child::output_handle() const { return output_fd(); }
 
 Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return Status::InvalidArgument("no program to start");
@@ -185,20 +190,7 @@ bool Child::ReadLines(LinePipe& pipe, const std::function<void(std::string_view)
   char buffer[64 * 1024];
   size_t total = 0;
   std::string& partial = pipe.partial;
-  auto flush_lines = [&](bool at_eof) {
-    size_t start = 0;
-    for (size_t i = 0; i < partial.size(); ++i) {
-      if (partial[i] != '\n' && partial[i] != '\r') continue;
-      if (i > start) on_line(std::string_view(partial).substr(start, i - start));
-      start = i + 1;
-    }
-    partial.erase(0, start);
-    while (partial.size() >= kMaxLineBytes) {
-      on_line(std::string_view(partial).substr(0, kMaxLineBytes));
-      partial.erase(0, kMaxLineBytes);
-    }
-    if (at_eof && !partial.empty()) on_line(partial), partial.clear();
-  };
+  auto flush_lines = [&](bool at_eof) { TakeLines(partial, at_eof, on_line); };
   while (total < kMaxReadPerCall) {
     ssize_t n = read(pipe.fd.get(), buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;

@@ -18,6 +18,13 @@
 //  - The destructor of a still-running Child SIGKILLs its group and reaps it (the kernel completes a
 //    SIGKILL promptly; this is the last-resort path — owners normally Terminate and wait for the pidfd).
 //  Not thread-safe: one owner thread uses a Child.
+//  One interface, chosen at build time (docs/WINDOWS.md): child.cpp is the POSIX side described above;
+//  child_win32.cpp the Windows side — CreateProcessW with the argv quoted by command_line.h (never `cmd /c`),
+//  each child in its own Job Object with KILL_ON_JOB_CLOSE (what PDEATHSIG is on Linux: the child dies with
+//  llmdesk, even on a crash or `taskkill /F`), created suspended and resumed once in the job; its output on an
+//  overlapped pipe whose event is output_handle(); Terminate = CTRL_BREAK_EVENT to its process group, grace, then
+//  TerminateJobObject; exit read from the process handle (exit_handle()). The owner's event loop waits on
+//  exit_handle() and output_handle(): epoll/poll on POSIX, WaitForMultipleObjects on Windows.
 //
 // LineLog: a bounded ring buffer of output lines plus an optional log file capped in size (rotated to
 //   FILE.1). Thread-safe: the supervisor appends, any thread reads the tail.
@@ -38,9 +45,21 @@
 #include <vector>
 
 #include "common/status.h"
+#if !defined(_WIN32)
 #include "common/unique_fd.h"
+#endif
 
 namespace llmdesk::process {
+
+// What an owner's event loop waits on: a file descriptor on POSIX (poll/epoll: readable), a HANDLE on Windows
+// (WaitForMultipleObjects: signalled). kNoWaitHandle when there is none (the pipe was closed).
+#if defined(_WIN32)
+using WaitHandle = void*;
+inline constexpr WaitHandle kNoWaitHandle = nullptr;
+#else
+using WaitHandle = int;
+inline constexpr WaitHandle kNoWaitHandle = -1;
+#endif
 
 // ---- Short commands -------------------------------------------------------------------------------
 struct RunOutput {
@@ -56,13 +75,17 @@ Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::
 // The program `name` names: itself when it contains '/', else the first executable regular file
 // `dir/name` for the ':'-separated dirs of `search_path` (empty entries skipped). nullopt when there is
 // none. Never throws (an over-long path simply is not found).
+// Windows: a name with '/', '\\' or ':' names itself; dirs are ';'-separated; a name without an extension
+// is looked for as `name.exe` (no other PATHEXT: we start programs, never scripts through a shell).
 std::optional<std::filesystem::path> FindProgram(std::string_view name, std::string_view search_path);
 
 // write(2) to a pipe or socket that never raises SIGPIPE: SIGPIPE is blocked in the calling thread
 // around the write, and one the write raised is consumed (sigtimedwait) before the mask is restored —
 // pipes have no MSG_NOSIGNAL. Returns write's result; errno is EPIPE when the reader is gone.
-// Retries EINTR. Thread-safe (touches only the calling thread's signal mask).
+// Retries EINTR. Thread-safe (touches only the calling thread's signal mask). POSIX only.
+#if !defined(_WIN32)
 ssize_t WriteNoSigpipe(int fd, const void* data, size_t size);
+#endif
 
 // ---- Output log -----------------------------------------------------------------------------------
 class LineLog {
@@ -86,7 +109,11 @@ class LineLog {
   const size_t max_file_bytes_;
   mutable std::mutex mu_;
   std::deque<std::string> ring_;
+#if defined(_WIN32)
+  void* file_handle_ = nullptr;  // line_log_win32.cpp is not written yet (docs/WINDOWS.md): the ring only, for now
+#else
   UniqueFd fd_;
+#endif
   size_t file_bytes_ = 0;
 };
 
@@ -103,25 +130,43 @@ struct SpawnSpec {
 };
 
 struct ExitStatus {
-  int code = -1;                 // exit code, or -1 when killed by a signal
-  int signal = 0;                // the signal that killed it, 0 when it exited
-  std::string ToString() const;  // "exited with code 1" / "killed by signal 9 (SIGKILL)"
+  int code = -1;                 // exit code, or -1 when killed by a signal. Windows: the exit code as is
+                                 // (an NTSTATUS failure such as 0xC0000005 is negative here)
+  int signal = 0;                // the signal that killed it, 0 when it exited. Windows: always 0
+  // Ended by a signal (POSIX) or, on Windows, with an NTSTATUS failure code: a crash (0xC0000005, ...) or a
+  // kill (TerminateJobObject, Ctrl+Break: 0xC000013A) — what the manager treats as a crash, not an exit.
+  bool abnormal() const;
+  std::string ToString() const;  // "exited with code 1" / "killed by signal 9 (SIGKILL)" /
+                                 // Windows: "ended with status 0xC0000005 (access violation)"
 };
 
 class Child {
  public:
   // NotFound when the program does not exist or is not executable; IoError for pipe/fork failures.
+  // Windows: FailedPrecondition for Stdio::kPipes (no stdin pipe there yet: the stdio MCP client comes later).
   static Result<std::unique_ptr<Child>> Spawn(const SpawnSpec& spec);
   ~Child();
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
   pid_t pid() const { return pid_; }
+  // What the owner's event loop waits on. exit_handle(): ready once the process has exited (POSIX: the pidfd;
+  // Windows: the process handle). output_handle(): ready when ReadOutput has something to do (POSIX: the
+  // output pipe; Windows: the event of the pending overlapped read), kNoWaitHandle after CloseOutput().
+  WaitHandle exit_handle() const;
+  WaitHandle output_handle() const;
+  bool output_open() const { return output_handle() != kNoWaitHandle; }
+#if !defined(_WIN32)
   int pidfd() const { return pidfd_.get(); }       // readable when the process has exited
   int output_fd() const { return output_pipe_.fd.get(); }  // stdout(+stderr if merged); -1 after CloseOutput()
   int stdout_fd() const { return output_pipe_.fd.get(); }  // the same fd, by its kPipes name
   int stderr_fd() const { return error_pipe_.fd.get(); }   // kPipes only; -1 otherwise and after CloseErrors()
   int stdin_fd() const { return input_.get(); }  // kPipes only: non-blocking write end; -1 after CloseStdin()
+#else
+  // Why the last Terminate could not send CTRL_BREAK_EVENT (it needs the console we share; then the kill is due
+  // at once); empty when it was sent.
+  const std::string& ctrl_break_error() const;
+#endif
   bool exited() const { return exit_.has_value(); }
   const std::optional<ExitStatus>& exit_status() const { return exit_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
@@ -145,18 +190,28 @@ class Child {
   Result<size_t> WriteStdin(std::string_view data);
   void CloseStdin();  // the child reads EOF
 
-  // Reaps the process if it has exited (WNOHANG). Returns its status once reaped.
+  // Reaps the process if it has exited (WNOHANG; Windows: the process handle is signalled). Returns its status
+  // once reaped.
   std::optional<ExitStatus> TryReap();
 
   // SIGTERM to the whole group now; SIGKILL becomes due after `grace` (see KillIfOverdue).
+  // Windows: CTRL_BREAK_EVENT to its process group; TerminateJobObject becomes due after `grace`.
   void Terminate(std::chrono::milliseconds grace);
-  void Kill();  // SIGKILL to the group now
+  void Kill();  // SIGKILL to the group now (Windows: TerminateJobObject: the child and all it started)
   // When the pending SIGKILL is due (nullopt when none is pending).
   std::optional<std::chrono::steady_clock::time_point> NextDeadline() const;
   void KillIfOverdue(std::chrono::steady_clock::time_point now);
 
  private:
   Child() = default;
+#if defined(_WIN32)
+  struct Win32;  // handles, the overlapped read, the job (child_win32.cpp)
+  std::unique_ptr<Win32> win32_;
+  pid_t pid_ = -1;
+  std::optional<ExitStatus> exit_;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;
+  std::chrono::steady_clock::time_point started_;
+#else
   void SignalGroup(int sig);
   void TryReapBlocking();  // only for exec failure and the destructor's SIGKILL path
 
@@ -176,11 +231,13 @@ class Child {
   std::optional<ExitStatus> exit_;
   std::optional<std::chrono::steady_clock::time_point> kill_at_;
   std::chrono::steady_clock::time_point started_;
+#endif
 };
 
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the PID it identifies a
 // process uniquely, so a recorded PID that was reused by another program is recognised. nullopt if gone
 // (a zombie counts as gone: it has exited and holds no port or memory).
+// Windows: the creation time from GetProcessTimes (100 ns since 1601); nullopt if gone or exited.
 std::optional<unsigned long long> ProcessStartTime(pid_t pid);
 
 }  // namespace llmdesk::process

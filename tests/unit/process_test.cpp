@@ -56,6 +56,30 @@ TEST(Child, DeliversOutputLinesAndTheExitCode) {
   EXPECT_EQ(exit.ToString(), "exited with code 0");
 }
 
+// The platform-neutral side of the seam (process.h) that the manager's logic uses: the wait handles are the pidfd
+// and the output pipe here (WaitForMultipleObjects handles on Windows), output_open() turns false with
+// CloseOutput(), and abnormal() tells a kill from an exit.
+TEST(Child, WaitHandlesOutputOpenAndAbnormalExit) {
+  auto child = Child::Spawn({{"sh", "-c", "echo hi; exit 3"}});
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  EXPECT_EQ((*child)->exit_handle(), (*child)->pidfd());
+  EXPECT_EQ((*child)->output_handle(), (*child)->output_fd());
+  EXPECT_TRUE((*child)->output_open());
+  EXPECT_THAT(ReadAll(**child), ElementsAre("hi"));
+  EXPECT_FALSE((*child)->output_open());
+  EXPECT_EQ((*child)->output_handle(), kNoWaitHandle);
+  auto exited = WaitExit(**child);
+  EXPECT_EQ(exited.code, 3);
+  EXPECT_FALSE(exited.abnormal());
+
+  auto sleeper = Child::Spawn({{"sleep", "30"}});
+  ASSERT_TRUE(sleeper.ok()) << sleeper.status().ToString();
+  (*sleeper)->Kill();
+  auto killed = WaitExit(**sleeper);
+  EXPECT_EQ(killed.signal, SIGKILL);
+  EXPECT_TRUE(killed.abnormal());
+}
+
 TEST(Child, AddsEnvironmentAndRunsInItsOwnProcessGroup) {
   auto child = Child::Spawn({{"env"}, {{"LLMDESK_PROCESS_TEST", "yes"}}});
   ASSERT_TRUE(child.ok());

@@ -32,6 +32,7 @@ cleanup() {  # keeps the script's exit status (a killed server's 143 is not the 
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
   if [ -n "$appdata_config" ]; then rm -f "$appdata_config"; fi
   rm -rf "$SCRATCH"
+  "$WINESERVER" -k 2>/dev/null  # this prefix's Wine: its services would keep wineserver running
   exit "$status"
 }
 trap cleanup EXIT

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# tests/windows/process_under_wine.sh PROBE WINEPREFIX — process::Win32Child under Wine (issue 13, docs/WINDOWS.md),
-# driven by llmdesk-win-probe.exe (win_probe.cpp):
+# tests/windows/process_under_wine.sh PROBE WINEPREFIX — process::Child's Windows side (process/process.h,
+# child_win32.cpp) under Wine (issue 13, docs/WINDOWS.md), driven by llmdesk-win-probe.exe (win_probe.cpp), which waits
+# only on the seam's exit_handle() and output_handle() with WaitForMultipleObjects, as a supervisor does:
 #   1. spawn-stop: argv with spaces, quotes, trailing backslashes, %VAR%&|<>^ and UTF-8 reaches a child exactly
-#      (CreateProcessW + QuoteWindowsCommandLine, no shell); a child's stdout and stderr arrive on their pipes; the
-#      stop ends it — by its Ctrl+Break handler (exit 66) or, where CTRL_BREAK_EVENT cannot be delivered, by
-#      TerminateJobObject after the grace, which the test then names as a WINE GAP.
+#      (CreateProcessW + QuoteWindowsCommandLine, no shell) and its exit 0 is detected; a program found on PATH
+#      (`.exe` added) gets an environment addition and a working folder; a child's stdout and stderr lines arrive on
+#      the output pipe (its event wakes the waiter: the child then waits forever, so nothing else could); the stop
+#      ends it — by its Ctrl+Break handler (exit 66) or, where CTRL_BREAK_EVENT cannot be delivered, by
+#      TerminateJobObject after the grace, which the test then names as a WINE GAP; ProcessStartTime knows the
+#      running child and not the ended one.
 #   2. spawn-hold, then `taskkill /PID parent /F`: the child, alive before, is gone after (the Job Object's
 #      KILL_ON_JOB_CLOSE), checked on its process handle with a bounded wait.
 set -euo pipefail
@@ -24,6 +28,7 @@ cleanup() {
   set +e
   if [ -n "$holder" ]; then kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; fi
   rm -rf "$SCRATCH"
+  "$WINESERVER" -k 2>/dev/null  # this prefix's Wine: its services would keep wineserver running
   exit "$status"
 }
 trap cleanup EXIT
@@ -32,12 +37,17 @@ trap cleanup EXIT
 out=$("$WINE" "$PROBE" spawn-stop 2>&1 | tr -d '\r') || fail "spawn-stop failed: $out"
 echo "$out"
 grep -q '^argv round trip: exact$' <<<"$out" || fail "argv did not reach the child exactly"
-grep -q '^stdout: child ready [0-9]*$' <<<"$out" || fail "no stdout line from the child"
-grep -q '^stderr: child log line$' <<<"$out" || fail "no stderr line from the child"
-if grep -q '^stdout: child got Ctrl+Break$' <<<"$out"; then
-  grep -q '^child ended: code 66, exited$' <<<"$out" || fail "the child's Ctrl+Break exit code was not read"
+grep -q '^echo-env exited with code 0$' <<<"$out" || fail "echo-env was not found on PATH or its exit was not read"
+grep -q '^echo-env: env=Jörg$' <<<"$out" || fail "the environment addition did not reach the child"
+grep -qi '^echo-env: cwd=C:\\windows$' <<<"$out" || fail "the child did not start in the working folder given"
+grep -q '^output: child ready [0-9]*$' <<<"$out" || fail "no stdout line from the child"
+grep -q '^output: child log line$' <<<"$out" || fail "no stderr line from the child"
+grep -q '^start time while running: yes$' <<<"$out" || fail "ProcessStartTime did not find the running child"
+grep -q '^start time after exit: none$' <<<"$out" || fail "ProcessStartTime still reports the ended child"
+if grep -q '^output: child got Ctrl+Break$' <<<"$out"; then
+  grep -q '^child exited with code 66, abnormal: no$' <<<"$out" || fail "the child's Ctrl+Break exit code was not read"
 else
-  grep -q '^child ended: code 3221225786, killed by TerminateJobObject$' <<<"$out" || fail "the child was not stopped"
+  grep -q '^child ended with status 0xC000013A (.*), abnormal: yes$' <<<"$out" || fail "the child was not stopped"
   echo "WINE GAP: GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT) did not reach the child's handler under" \
        "$("$WINE" --version) ($(grep '^stop:' <<<"$out" || echo 'sent without error')): it was ended by" \
        "TerminateJobObject after the grace; the Ctrl+Break path needs a real Windows console"
