@@ -22,7 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-
 // Runs llmdesk-testmodel with `args` plus --out DIR/name and returns the model's path.
 std::filesystem::path MakeModel(const TempDir& dir, const std::string& name, std::vector<std::string> args) {
   auto out = dir.path() / name;

@@ -28,7 +28,6 @@ config::GetEnv NoEnv() {
   return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
 }
 
-
 std::string ToolCallModel(const TempDir& dir) {
   auto out = dir.path() / "toolcall.gguf";
   auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", out.string(), "--tool-call", "calculator",

@@ -18,7 +18,6 @@ using ::testing::HasSubstr;
 
 constexpr uid_t kOtherUid = 12345;
 
-
 class ManagerFilesTest : public ManagerTest {
  protected:
   Status CreateWith(const std::filesystem::path& state_dir, const std::filesystem::path& log_dir) {

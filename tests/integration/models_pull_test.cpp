@@ -24,7 +24,6 @@ using namespace std::chrono_literals;
 constexpr const char* kRepo = "tester/Tiny-Model-GGUF";
 constexpr const char* kFile = "tiny-model-Q4_K_M.gguf";
 
-
 class ModelsPull : public testing::Test {
  protected:
   static void SetUpTestSuite() {

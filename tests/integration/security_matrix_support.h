@@ -36,7 +36,6 @@ namespace llmdesk::test {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
-
 // ---- `llmdesk serve` ------------------------------------------------------------------------------------
 class ServeProcess {
  public:

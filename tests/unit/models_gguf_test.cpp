@@ -26,7 +26,6 @@ fs::path Template(const std::string& name) {
   return fs::path(LLMDESK_TEST_ENGINE_PREFIX) / "share/llama.cpp/models/templates" / name;
 }
 
-
 // What ggml's gguf API says about a file (loads metadata only: no_alloc).
 struct GgmlView {
   std::string architecture;
