@@ -25,6 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxLine = 16 * 1024 * 1024;  // one JSON-RPC message
 constexpr size_t kStderrLines = 40;
+// How long a write the server refused (it closed its stdin) waits for the server's exit to be seen.
+constexpr std::chrono::milliseconds kExitReportWait{2000};
 
 class StdioTransport : public Transport {
  public:
@@ -112,6 +114,7 @@ class StdioTransport : public Transport {
     if (only_if_free && !lock.try_lock_until(deadline)) return Status::Unavailable("stdin is busy");
     if (!lock.owns_lock()) lock.lock();
     std::string_view rest = line;
+    Status refused;
     while (!rest.empty()) {
       int fd = -1;
       {
@@ -119,10 +122,14 @@ class StdioTransport : public Transport {
         if (!dead_.empty()) return Status::Unavailable(dead_);
         if (!child_) return Status::Unavailable(Name() + " is not running");
         auto n = child_->WriteStdin(rest);
-        if (!n.ok()) return Status::Unavailable(Name() + " stopped reading its input: " + n.status().message());
-        rest.remove_prefix(*n);
-        fd = child_->stdin_fd();
+        if (n.ok()) {
+          rest.remove_prefix(*n);
+          fd = child_->stdin_fd();
+        } else {
+          refused = Status::Unavailable(Name() + " stopped reading its input: " + n.status().message());
+        }
       }
+      if (!refused.ok()) return only_if_free ? refused : ExitReportOr(std::move(refused), deadline);
       if (rest.empty()) break;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return Status::Timeout(Name() + " does not read its input");
@@ -130,6 +137,15 @@ class StdioTransport : public Transport {
       poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     }
     return Status::Ok();
+  }
+
+  // A server that stopped reading has mostly exited or is exiting: waits (briefly) for the reader thread to see
+  // the exit, so the error carries the exit status and the server's last words instead of a bare "closed its
+  // stdin". Not for the reader thread itself, which is the one that would see it.
+  Status ExitReportOr(Status refused, Clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, std::min(deadline, Clock::now() + kExitReportWait), [&] { return !dead_.empty(); });
+    return dead_.empty() ? refused : Status::Unavailable(dead_);
   }
 
   void OnLine(std::string_view line) {

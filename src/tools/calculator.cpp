@@ -143,7 +143,7 @@ Evaluation Evaluate(const std::string& expression) {
   }
 }
 
-ToolResult Run(const nlohmann::json& arguments) {
+ToolResult Calculate(const nlohmann::json& arguments) {
   const std::string& expression = arguments.at("expression").get_ref<const std::string&>();
   Evaluation eval = Evaluate(expression);
   if (!eval.error.empty()) return ToolResult::Error(eval.error);
@@ -180,7 +180,7 @@ Tool MakeCalculatorTool() {
       {"required", {"result", "expression"}}};
   t.annotations = {{"title", t.title}, {"readOnlyHint", true}, {"destructiveHint", false},
                    {"idempotentHint", true}, {"openWorldHint", false}};
-  t.run = [](const nlohmann::json& arguments, const CallContext&) { return Run(arguments); };
+  t.run = [](const nlohmann::json& arguments, const CallContext&) { return Calculate(arguments); };
   return t;
 }
 

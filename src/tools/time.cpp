@@ -43,7 +43,7 @@ std::optional<std::string> SuggestZone(const std::string& wanted) {
   return ClosestMatch(wanted, names);
 }
 
-ToolResult Run(const json& args, const CallContext&) {
+ToolResult TellTime(const json& args, const CallContext&) {
   const std::string name = JsonString(args, "timezone", "UTC");
   const date::time_zone* zone = nullptr;
   try {
@@ -102,7 +102,7 @@ Tool MakeTimeTool() {
       {"required", {"timezone", "local_time", "utc_time", "abbreviation", "utc_offset", "weekday"}}};
   t.annotations = {{"title", t.title}, {"readOnlyHint", true}, {"destructiveHint", false},
                    {"idempotentHint", false}, {"openWorldHint", false}};
-  t.run = Run;
+  t.run = TellTime;
   return t;
 }
 

@@ -158,7 +158,7 @@ std::optional<std::string> Ambiguous(std::string_view raw) {
   return std::nullopt;
 }
 
-ToolResult Run(const json& args, const CallContext&) {
+ToolResult Convert(const json& args, const CallContext&) {
   const double value = args["value"].get<double>();
   const std::string from_name = args["from"].get<std::string>(), to_name = args["to"].get<std::string>();
   for (const auto* name : {&from_name, &to_name})
@@ -208,7 +208,7 @@ Tool MakeUnitsTool() {
                          {"required", {"value", "from", "to", "result", "dimension"}}};
   t.annotations = {{"title", t.title}, {"readOnlyHint", true}, {"destructiveHint", false},
                    {"idempotentHint", true}, {"openWorldHint", false}};
-  t.run = Run;
+  t.run = Convert;
   return t;
 }
 

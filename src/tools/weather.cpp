@@ -136,7 +136,7 @@ void Progress(const CallContext& ctx, double done, const char* message) {
   if (ctx.progress) ctx.progress(done, 2, message);
 }
 
-ToolResult Run(const json& args, const CallContext& ctx, const Options& options, net::HttpClient& http) {
+ToolResult FetchWeather(const json& args, const CallContext& ctx, const Options& options, net::HttpClient& http) {
   const bool has_location = args.contains("location");
   const bool has_lat = args.contains("latitude"), has_lon = args.contains("longitude");
   if (has_location && (has_lat || has_lon))
@@ -245,7 +245,7 @@ Tool MakeWeatherTool(const Options& options) {
   // One client per tool: connections to the API are reused between calls. libcurl is loaded only by
   // the first call, so a tool server that never fetches weather never maps it.
   auto http = std::make_shared<net::HttpClient>();
-  t.run = [options, http](const json& args, const CallContext& ctx) { return Run(args, ctx, options, *http); };
+  t.run = [options, http](const json& args, const CallContext& ctx) { return FetchWeather(args, ctx, options, *http); };
   return t;
 }
 

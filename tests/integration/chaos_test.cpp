@@ -25,8 +25,7 @@ std::vector<pid_t> MarkedProcesses(const std::string& scratch) {
   if (!d) return out;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string env = ReadFileBytes(std::string("/proc/") + e->d_name + "/environ");
     if (env.find(std::string(manager::kOwnerEnv) + "=") != std::string::npos && env.find(scratch) != std::string::npos &&
         ProcessAlive(static_cast<pid_t>(std::stoi(e->d_name))))
       out.push_back(static_cast<pid_t>(std::stoi(e->d_name)));

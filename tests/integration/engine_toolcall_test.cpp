@@ -22,11 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Runs llmdesk-testmodel with `args` plus --out DIR/name and returns the model's path.
 std::filesystem::path MakeModel(const TempDir& dir, const std::string& name, std::vector<std::string> args) {
   auto out = dir.path() / name;
@@ -286,14 +281,14 @@ TEST(TestModelTool, SameSeedGivesIdenticalBytes) {
                                            "--answer-after-tool", "Done: "};
   auto f = MakeModel(dir, "f.gguf", answer);
   auto g = MakeModel(dir, "g.gguf", answer);
-  std::string bytes_a = ReadFile(a);
+  std::string bytes_a = ReadFileBytes(a);
   ASSERT_GT(bytes_a.size(), 1000u);
-  EXPECT_TRUE(bytes_a == ReadFile(b)) << "same seed, different bytes";
-  EXPECT_FALSE(bytes_a == ReadFile(c)) << "different seeds, same bytes";
-  EXPECT_TRUE(ReadFile(d) == ReadFile(e)) << "same seed, different bytes (tool-call mode)";
-  std::string bytes_f = ReadFile(f);
-  EXPECT_TRUE(bytes_f == ReadFile(g)) << "same seed, different bytes (answer-after-tool mode)";
-  EXPECT_FALSE(bytes_f == ReadFile(d)) << "the answer mode wrote the plain tool-call model";
+  EXPECT_TRUE(bytes_a == ReadFileBytes(b)) << "same seed, different bytes";
+  EXPECT_FALSE(bytes_a == ReadFileBytes(c)) << "different seeds, same bytes";
+  EXPECT_TRUE(ReadFileBytes(d) == ReadFileBytes(e)) << "same seed, different bytes (tool-call mode)";
+  std::string bytes_f = ReadFileBytes(f);
+  EXPECT_TRUE(bytes_f == ReadFileBytes(g)) << "same seed, different bytes (answer-after-tool mode)";
+  EXPECT_FALSE(bytes_f == ReadFileBytes(d)) << "the answer mode wrote the plain tool-call model";
 }
 
 TEST(TestModelTool, BadArgumentsExitTwoWithAMessage) {

@@ -133,8 +133,7 @@ class GatewayTest : public ::testing::Test {
     if (!d) return -1;
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-      std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      std::string cmd = ReadFileBytes(std::string("/proc/") + e->d_name + "/cmdline");
       if (cmd.find(needle) != std::string::npos && cmd.find("llama-server") != std::string::npos) ++n;
     }
     closedir(d);

@@ -280,6 +280,11 @@ TEST_F(GatewayTest, AClientThatLeavesWhileItsModelStartsStopsWaitingAtOnce) {
     const std::string body = Json{{"model", model}, {"stream", stream}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump();
     ASSERT_TRUE(raw.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    // The request is counted in the queue before the gateway asks for the start: leave only once both hold, or a
+    // loaded machine lets the client leave before there is a start to outlive it (the model then stays stopped).
+    ASSERT_TRUE(stack_->manager().WaitUntil(model, [](const manager::BackendStatus& s) {
+      return s.state == manager::State::kStarting;
+    }, 10s).ok()) << "the request never started its model";
     ASSERT_TRUE(Eventually([&] { return depth(model) == 1; }, 10s)) << "the request never waited for the start";
     raw.Close();
     EXPECT_TRUE(Eventually([&] { return depth(model) == 0; }, 4s)) << "the request still waits for a client that left";

@@ -28,11 +28,6 @@ config::GetEnv NoEnv() {
   return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
 }
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::string ToolCallModel(const TempDir& dir) {
   auto out = dir.path() / "toolcall.gguf";
   auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", out.string(), "--tool-call", "calculator",
@@ -155,7 +150,7 @@ TEST_F(GpuManager, ToolCallOnVulkan0WithAllLayersEqualsTheCpuRun) {
   ASSERT_EQ(gpu.state, manager::State::kReady) << gpu.reason;
   ASSERT_EQ(cpu.state, manager::State::kReady) << cpu.reason;
 
-  const std::string log = ReadFile(gpu.log_file);
+  const std::string log = ReadFileBytes(gpu.log_file);
   EXPECT_NE(log.find("-dev Vulkan0 -ngl all"), std::string::npos) << log.substr(0, 2000);
   EXPECT_NE(log.find("Vulkan0 model buffer size"), std::string::npos) << "layers on the Vulkan device:\n" << log;
   EXPECT_EQ(gpu.placement.device, "Vulkan0");
@@ -163,7 +158,7 @@ TEST_F(GpuManager, ToolCallOnVulkan0WithAllLayersEqualsTheCpuRun) {
   EXPECT_EQ(gpu.placement.layers_offloaded, gpu.placement.layers_total);
   EXPECT_GT(gpu.placement.device_mib, 0);
   EXPECT_TRUE(gpu.placement.note.empty()) << gpu.placement.note;
-  EXPECT_NE(ReadFile(cpu.log_file).find("-dev none"), std::string::npos);
+  EXPECT_NE(ReadFileBytes(cpu.log_file).find("-dev none"), std::string::npos);
   EXPECT_NE(cpu.placement.device, "Vulkan0");
 
   json on_cpu = ToolCall(cpu.port);
@@ -186,7 +181,7 @@ TEST_F(GpuManager, WithoutAVulkanDriverTheModelStartsOnTheCpuWithOneLine) {
                          "the CPU");
   EXPECT_EQ(s.placement.note, warnings[0]);
   EXPECT_EQ(s.placement.device, "CPU");
-  EXPECT_NE(ReadFile(s.log_file).find("-dev none"), std::string::npos);
+  EXPECT_NE(ReadFileBytes(s.log_file).find("-dev none"), std::string::npos);
 }
 
 }  // namespace

@@ -18,11 +18,6 @@ using ::testing::HasSubstr;
 
 constexpr uid_t kOtherUid = 12345;
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 class ManagerFilesTest : public ManagerTest {
  protected:
   Status CreateWith(const std::filesystem::path& state_dir, const std::filesystem::path& log_dir) {
@@ -107,7 +102,7 @@ TEST_F(ManagerFilesTest, PlantedSymlinksAreNeverFollowed) {
   auto m = Make(o);
   ASSERT_TRUE(m->Start("a").ok());
   ASSERT_TRUE(rec_.WaitState(State::kReady));
-  EXPECT_EQ(ReadAll(victim), "precious\n");
+  EXPECT_EQ(test::ReadFileBytes(victim), "precious\n");
   EXPECT_FALSE(std::filesystem::is_symlink(state));  // replaced by rename, the victim untouched
   EXPECT_FALSE(m->LogTail("a", 5).empty());         // the ring still has the lines
 }
@@ -151,7 +146,7 @@ TEST_F(ManagerFilesTest, KilledManagersEngineChildrenAreStoppedByTheNextManager)
   ASSERT_TRUE(WaitReadable(report_r.get(), 30s));
   ASSERT_EQ(read(report_r.get(), &engine, sizeof(engine)), static_cast<ssize_t>(sizeof(engine)));
   ASSERT_GT(engine, 0);
-  const std::string log = ReadAll(LogFilePath(o.config, "a", o.log_dir));
+  const std::string log = test::ReadFileBytes(LogFilePath(o.config, "a", o.log_dir));
   const auto at = log.find("stand-in child PID ");
   ASSERT_NE(at, std::string::npos) << log;
   const pid_t helper = std::atoi(log.c_str() + at + 19);

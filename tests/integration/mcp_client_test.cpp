@@ -104,6 +104,21 @@ TEST(McpClient, StdioServerThatDiesIsReportedWithItsOwnWords) {
   EXPECT_EQ(missing.status().code(), Status::Code::kUnavailable) << missing.status().ToString();
 }
 
+// The server closes its stdin before it answers initialize, so the client's next line (initialized) is refused
+// while the server still runs for a second: the error waits for the exit and carries its code and last words,
+// not a bare "closed its stdin" (under load, the test above raced into that).
+TEST(McpClient, StdioServerThatClosesItsInputThenExitsIsReportedWithItsExit) {
+  const std::string script =
+      "read -r line; v=$(printf '%s' \"$line\" | sed -n 's/.*\"protocolVersion\":\"\\([^\"]*\\)\".*/\\1/p'); "
+      "exec 0<&-; printf '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":{},"
+      "\"serverInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\\n' \"$v\"; echo 'lost my database' >&2; sleep 1; exit 3";
+  auto r = Client::Connect(Stdio({"/bin/sh", "-c", script}), nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("exited with code 3"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("lost my database"), std::string::npos) << r.status().ToString();
+}
+
 TEST(McpClient, StdioServerThatHangsTimesOutWithinItsConnectTimeout) {
   const auto started = Clock::now();
   auto r = Client::Connect(Stdio({"/bin/sh", "-c", "exec sleep 60"}, 500ms), nullptr);

@@ -92,9 +92,8 @@ TEST_F(ModelsStart, HfEntryIsPulledBeforeItsStartAndItsMissingTemplateToolsAreWa
                           (fs::path(LLMDESK_TEST_ENGINE_PREFIX) / "share/llama.cpp/models/templates/google-gemma-2-2b-it.jinja").string()},
                          120s);
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  std::ifstream in(model, std::ios::binary);
   HubStandin hub;
-  hub.AddFile("tester/Plain-GGUF", "plain-Q4_K_M.gguf", std::string(std::istreambuf_iterator<char>(in), {}));
+  hub.AddFile("tester/Plain-GGUF", "plain-Q4_K_M.gguf", ReadFileBytes(model));
   WriteConfig("models:\n  plain: {hf: \"tester/Plain-GGUF:Q4_K_M\"}\n");
   auto env = Env(hub.url());
 

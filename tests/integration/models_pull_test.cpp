@@ -24,11 +24,6 @@ using namespace std::chrono_literals;
 constexpr const char* kRepo = "tester/Tiny-Model-GGUF";
 constexpr const char* kFile = "tiny-model-Q4_K_M.gguf";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class ModelsPull : public testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -36,7 +31,7 @@ class ModelsPull : public testing::Test {
     auto out = model_dir_->path() / "m.gguf";
     auto r = RunCommand({BinPath("llmdesk-testmodel").string(), "--out", out.string()}, 120s);
     ASSERT_EQ(r.exit_code, 0) << "llmdesk-testmodel could not make a model (run scripts/setup): " << r.err;
-    model_ = new std::string(ReadFile(out));
+    model_ = new std::string(ReadFileBytes(out));
   }
   static void TearDownTestSuite() {
     delete model_;
@@ -114,7 +109,7 @@ TEST_F(ModelsPull, FreshDownloadIsVerifiedRenamedAndListed) {
   EXPECT_EQ(r->path, Final());
   EXPECT_EQ(r->sha256, HubStandin::Sha256Hex(*model_));
   EXPECT_EQ(r->bytes_transferred, model_->size());
-  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_EQ(ReadFileBytes(Final()), *model_);
   EXPECT_TRUE(PartFiles().empty());
   // Typed progress: resolving, downloading with growing byte counts and a rate, verifying, done.
   ASSERT_GE(progress.size(), 4u);
@@ -156,7 +151,7 @@ TEST_F(ModelsPull, DroppedConnectionResumesWithRangeOnTheNextPull) {
   EXPECT_EQ(second->bytes_transferred, model_->size() - half);
   EXPECT_EQ(second->resumed_from, half);
   EXPECT_TRUE(second->verified);
-  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_EQ(ReadFileBytes(Final()), *model_);
   EXPECT_TRUE(PartFiles().empty());
   auto ranges = hub_.range_headers();
   ASSERT_EQ(ranges.size(), 2u);
@@ -173,7 +168,7 @@ TEST_F(ModelsPull, CliResumesWithinOneRunAndNeverFetchesAByteTwice) {
   EXPECT_EQ(j.value("verified", false), true);
   EXPECT_EQ(j.value("bytes_transferred", 0ull), model_->size());
   EXPECT_EQ(hub_.body_bytes_served(), model_->size());
-  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_EQ(ReadFileBytes(Final()), *model_);
   // Piped stderr: lines, not a bar.
   EXPECT_NE(r.err.find("downloading " + std::string(kFile)), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
@@ -220,7 +215,7 @@ TEST_F(ModelsPull, SigtermMidDownloadStopsAtOnceAndTheNextPullResumes) {
   ASSERT_TRUE(j.is_object()) << again.out;
   EXPECT_EQ(j.value("resumed_from", 0ull), kept);
   EXPECT_EQ(j.value("bytes_transferred", 0ull), model_->size() - kept);
-  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_EQ(ReadFileBytes(Final()), *model_);
   EXPECT_TRUE(PartFiles().empty());
 }
 
@@ -317,7 +312,7 @@ TEST_F(ModelsPull, DiskFullKeepsThePartAndSaysSo) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   auto j = json::parse(again.out, nullptr, false);
   EXPECT_GT(j.value("resumed_from", 0ull), 0u) << again.out;
-  EXPECT_EQ(ReadFile(Final()), *model_);
+  EXPECT_EQ(ReadFileBytes(Final()), *model_);
 }
 
 TEST(ModelsRefs, ParseAndEndpoint) {

@@ -34,8 +34,7 @@ std::vector<long long> AllocatedBuffers(const std::string& output) {
 }
 
 std::string CommandLine(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string cmd = ReadFileBytes("/proc/" + std::to_string(pid) + "/cmdline");
   for (auto& c : cmd) c = c == '\0' ? ' ' : c;
   return cmd;
 }

@@ -36,11 +36,6 @@ namespace llmdesk::test {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
-inline std::string FileText(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // ---- `llmdesk serve` ------------------------------------------------------------------------------------
 class ServeProcess {
  public:
@@ -159,7 +154,7 @@ inline std::vector<pid_t> ProcessTree(pid_t root) {
   if (!d) return {root};
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::string stat = FileText(std::string("/proc/") + e->d_name + "/stat");
+    std::string stat = ReadFileBytes(std::string("/proc/") + e->d_name + "/stat");
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream f(stat.substr(close + 2));

@@ -301,7 +301,7 @@ TEST_F(SecurityMatrix, ConfigCommandAndArgsNeverReachAShell) {
 
   auto entries = [](const fs::path& file) {
     std::vector<std::string> out;
-    std::string text = FileText(file), entry;
+    std::string text = ReadFileBytes(file), entry;
     for (char c : text) c ? entry.push_back(c) : (out.push_back(entry), entry.clear());
     return out;
   };
@@ -399,10 +399,10 @@ TEST_F(SecurityMatrix, PlantedSymlinksAtStateLogAndDatabaseFilesAreNeverFollowed
   EXPECT_THAT(logs.text, HasSubstr("not written")) << "the ring should say why the log file is not written";
   EXPECT_EQ(serve->Stop(), 0) << serve->Output();
 
-  EXPECT_EQ(FileText(victim_state), "precious state\n");
-  EXPECT_EQ(FileText(victim_log), "precious log\n");
-  EXPECT_EQ(FileText(victim_db), "precious db\n");
-  EXPECT_EQ(FileText(victim_wal), "precious wal\n");
+  EXPECT_EQ(ReadFileBytes(victim_state), "precious state\n");
+  EXPECT_EQ(ReadFileBytes(victim_log), "precious log\n");
+  EXPECT_EQ(ReadFileBytes(victim_db), "precious db\n");
+  EXPECT_EQ(ReadFileBytes(victim_wal), "precious wal\n");
   EXPECT_FALSE(fs::is_symlink(files.state)) << "the state file is replaced by a regular file (rename)";
 
   // The database itself regular again, only its WAL and shared-memory files planted: refused, saying which.
@@ -415,8 +415,8 @@ TEST_F(SecurityMatrix, PlantedSymlinksAtStateLogAndDatabaseFilesAreNeverFollowed
     EXPECT_TRUE(again->proc().WaitFor("chat history is off: .*history\\.db-(wal|shm) is a symbolic link")) << again->Output();
     EXPECT_EQ(again->Stop(), 0) << again->Output();
   }
-  EXPECT_EQ(FileText(victim_wal), "precious wal\n");
-  EXPECT_EQ(FileText(victim_shm), "precious shm\n");
+  EXPECT_EQ(ReadFileBytes(victim_wal), "precious wal\n");
+  EXPECT_EQ(ReadFileBytes(victim_shm), "precious shm\n");
 }
 
 // (g) The lock file decides which stack owns the config: one planted as a symlink is refused, naming it.
@@ -436,7 +436,7 @@ TEST_F(SecurityMatrix, APlantedSymlinkAtTheLockFileIsRefused) {
   ASSERT_TRUE(code.has_value()) << "serve ran on a planted lock file: " << serve.Output();
   EXPECT_NE(*code, 0);
   EXPECT_THAT(serve.Output(), HasSubstr("symbolic link"));
-  EXPECT_EQ(FileText(victim), "precious\n");
+  EXPECT_EQ(ReadFileBytes(victim), "precious\n");
 }
 
 // (h) A program that is not llmdesk holds the control port and answers like llmdesk: no CLI command sends it the

@@ -33,8 +33,7 @@ std::string ChildProcess::Stop(std::chrono::milliseconds grace) {
 }
 
 std::string ChildProcess::LogTail(size_t max_bytes) const {
-  std::ifstream in(log_file_, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = ReadFileBytes(log_file_);
   return text.size() > max_bytes ? "…" + text.substr(text.size() - max_bytes) : text;
 }
 

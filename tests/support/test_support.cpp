@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "common/unique_fd.h"
@@ -63,6 +64,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
   if (!code) child.Stop(std::chrono::milliseconds(0));
   result.exit_code = code && *code < 128 ? *code : -1;
   return result;
+}
+
+std::string ReadFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (in) bytes << in.rdbuf();
+  return std::move(bytes).str();
 }
 
 std::filesystem::path BinPath(const std::string& name) { return std::filesystem::path(LLMDESK_BIN_DIR) / name; }

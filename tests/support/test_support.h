@@ -44,6 +44,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The file's bytes, read in bulk (a 45 MB model in milliseconds, also under ASan at -O0); empty when it cannot
+// be opened, which the test's own assertion on the content then reports.
+std::string ReadFileBytes(const std::filesystem::path& path);
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;  // stdout

@@ -356,8 +356,7 @@ TEST(StateStore, MalformedStateFilesAreIgnoredWithANote) {
     if (!usable_record) {
       EXPECT_FALSE(notes.empty()) << shape.substr(0, 80);
     }
-    std::ifstream in((*store)->state_path());
-    std::string rewritten((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string rewritten = test::ReadFileBytes((*store)->state_path());
     EXPECT_THAT(rewritten, HasSubstr("\"engines\": []")) << shape.substr(0, 80);
   }
 }

@@ -26,11 +26,6 @@ fs::path Template(const std::string& name) {
   return fs::path(LLMDESK_TEST_ENGINE_PREFIX) / "share/llama.cpp/models/templates" / name;
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // What ggml's gguf API says about a file (loads metadata only: no_alloc).
 struct GgmlView {
   std::string architecture;
@@ -153,7 +148,7 @@ TEST_F(ModelsGguf, CliModelsJsonReportsTheMetadata) {
 }
 
 TEST_F(ModelsGguf, TruncatedAndCorruptedHeadersAreErrorsNotCrashes) {
-  const std::string bytes = ReadFile(Path("tools.gguf"));
+  const std::string bytes = ReadFileBytes(Path("tools.gguf"));
   auto whole = models::ParseGgufHeader(bytes);
   ASSERT_TRUE(whole.ok()) << whole.status().message();
   // Every cut inside the header is reported as truncated (sampled: the header is a few MB).
@@ -178,9 +173,9 @@ TEST_F(ModelsGguf, TruncatedAndCorruptedHeadersAreErrorsNotCrashes) {
 }
 
 TEST(ModelsTemplates, ToolSupportOfRealTemplates) {
-  EXPECT_TRUE(models::TemplateSupportsTools(ReadFile(Template("Qwen-Qwen2.5-7B-Instruct.jinja"))));
-  EXPECT_TRUE(models::TemplateSupportsTools(ReadFile(Template("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"))));
-  EXPECT_FALSE(models::TemplateSupportsTools(ReadFile(Template("google-gemma-2-2b-it.jinja"))));
+  EXPECT_TRUE(models::TemplateSupportsTools(ReadFileBytes(Template("Qwen-Qwen2.5-7B-Instruct.jinja"))));
+  EXPECT_TRUE(models::TemplateSupportsTools(ReadFileBytes(Template("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"))));
+  EXPECT_FALSE(models::TemplateSupportsTools(ReadFileBytes(Template("google-gemma-2-2b-it.jinja"))));
   EXPECT_FALSE(models::TemplateSupportsTools("You can use tools here. {{ messages[0]['content'] }}"));
   EXPECT_TRUE(models::TemplateSupportsTools("{%- if tools %}{{ tools | tojson }}{% endif %}"));
   EXPECT_FALSE(models::TemplateSupportsTools("{% if toolsy %}{% endif %}{{ unclosed"));

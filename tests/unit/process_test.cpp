@@ -185,8 +185,7 @@ TEST(LineLog, KeepsTheLastLinesAndRotatesTheFile) {
   EXPECT_EQ(log.Tail(10).size(), 3u);
   EXPECT_TRUE(std::filesystem::exists(file.string() + ".1"));
   EXPECT_LE(std::filesystem::file_size(file), 100u);
-  std::ifstream in(file);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = test::ReadFileBytes(file);
   EXPECT_THAT(text, HasSubstr("line 19"));
 }
 
