@@ -1,7 +1,8 @@
 // tools/time.cpp — the `get_time` tool: the current date and time in an IANA time zone.
 //
-// Uses howardhinnant date/tz over the system tz database (/usr/share/zoneinfo, Debian's tzdata), so the
-// zone rules are as current as the OS. The database is loaded once by the library (thread-safe).
+// Uses howardhinnant date/tz. The database is loaded once by the library (thread-safe), from where
+// tz_database.h says: on Linux the system's /usr/share/zoneinfo (Debian's tzdata), so the zone rules are as current
+// as the OS; on Windows the text database from Debian's tzdata in the folder `tzdata` beside llmdesk.exe.
 #include <algorithm>
 #include <chrono>
 
@@ -10,6 +11,7 @@
 #include "common/json_read.h"
 #include "common/text.h"
 #include "tools/builtin.h"
+#include "tools/tz_database.h"
 
 namespace llmdesk::tools {
 namespace {
@@ -23,8 +25,13 @@ std::string Lower(std::string s) {
 
 std::vector<std::string> ZoneNames() {
   std::vector<std::string> names;
-  // With the OS database (USE_OS_TZDB) links such as "UTC" appear as zones too.
-  for (const auto& z : date::get_tzdb().zones) names.emplace_back(z.name());
+  // With the OS database (USE_OS_TZDB) links such as "UTC" appear as zones too; the text database (Windows)
+  // keeps them apart.
+  const date::tzdb& db = date::get_tzdb();
+  for (const auto& z : db.zones) names.emplace_back(z.name());
+#if !USE_OS_TZDB
+  for (const auto& link : db.links) names.emplace_back(link.name());
+#endif
   return names;
 }
 
@@ -45,6 +52,13 @@ std::optional<std::string> SuggestZone(const std::string& wanted) {
 
 ToolResult TellTime(const json& args, const CallContext&) {
   const std::string name = JsonString(args, "timezone", "UTC");
+  if (Status ready = PrepareTimeZoneDatabase(); !ready.ok()) return ToolResult::Error(ready.message());
+  try {
+    (void)date::get_tzdb();  // loads it on the first call: a failure here is the database's, not the name's
+  } catch (const std::exception& e) {
+    return ToolResult::Error("get_time cannot read the time zone database, " + TimeZoneDatabaseName() + ": " +
+                             e.what());
+  }
   const date::time_zone* zone = nullptr;
   try {
     zone = date::locate_zone(name);
