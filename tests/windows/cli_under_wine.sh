@@ -5,6 +5,11 @@
 #   2. `config check` without a file finds %APPDATA%\llmdesk\llm_backends.yaml (platform/user_dirs.h), Wine's own
 #      %APPDATA% (the prefix's profile) as Windows gives it.
 #   3. `tool-server` on 127.0.0.1 answers an MCP tools/call calculator "2+2" with 4 (curl on Linux talks to it).
+#   3b. `tool-server` answers get_time for Europe/Berlin and UTC with the offset, abbreviation and date Linux's
+#      own database gives (`TZ=... date`, asked before and after the call, so a change of minute or of DST in
+#      between cannot fail it) and a UTC time between those two moments; an unknown zone is a tool error with a
+#      did-you-mean; a copy of llmdesk.exe without the `tzdata` folder beside it answers with a tool error naming
+#      the folder (docs/WINDOWS.md, "get_time on Windows").
 #   4. A second `tool-server` on the same port fails, naming the holder's PID and image (GetExtendedTcpTable)
 #      and `taskkill /PID N /F` — or, where the OS reports no owner PID (Wine 8 does not: the test prints it as a
 #      WINE GAP by name), saying the holder is unseen with the netstat/taskkill advice; the image lookup of the
@@ -101,6 +106,72 @@ reply=$(curl -sS --max-time 30 "http://127.0.0.1:$port/mcp" -H 'Content-Type: ap
 echo "tools/call calculator 2+2 -> $reply"
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["result"]["content"][0]["text"]=="4", r' "$reply" ||
   fail "calculator did not answer 4"
+
+# --- 3b. get_time, checked against Linux's own time zone database --------------------------------------------
+# call_tool PORT NAME ARGUMENTS-JSON: the JSON-RPC reply of an MCP tools/call.
+call_tool() {
+  curl -sS --max-time 30 "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
+    -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"',"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+}
+# Linux's answer for a zone: "epoch offset(+hh:mm) abbreviation date(YYYY-MM-DD)".
+linux_time() { TZ="$1" date '+%s %:z %Z %F'; }
+check_time() {  # ZONE
+  local before reply after
+  before=$(linux_time "$1")
+  reply=$(call_tool "$port" get_time '{"timezone":"'"$1"'"}')
+  after=$(linux_time "$1")
+  echo "tools/call get_time $1 -> $reply"
+  python3 - "$reply" "$before" "$after" <<'PY' || fail "get_time $1 does not agree with Linux's database (Linux said: $before / $after)"
+import datetime, json, sys
+r = json.loads(sys.argv[1])["result"]
+assert not r.get("isError"), r
+s = r["structuredContent"]
+before, after = (a.split() for a in sys.argv[2:4])
+# The offset, abbreviation and local date are Linux's, as it was before or after the call.
+for key, i in (("utc_offset", 1), ("abbreviation", 2)):
+    assert s[key] in (before[i], after[i]), (key, s[key], before[i], after[i])
+assert s["local_time"][:10] in (before[3], after[3]), s["local_time"]
+utc = datetime.datetime.strptime(s["utc_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+local = datetime.datetime.fromisoformat(s["local_time"])
+assert int(before[0]) - 1 <= utc.timestamp() <= int(after[0]) + 1, (s["utc_time"], before[0], after[0])
+assert local.timestamp() == utc.timestamp(), (s["local_time"], s["utc_time"])
+assert local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:] == s["utc_offset"], s
+PY
+}
+check_time Europe/Berlin
+check_time UTC
+reply=$(call_tool "$port" get_time '{"timezone":"europe/berlinn"}')
+echo "tools/call get_time europe/berlinn -> $reply"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1])["result"]; t=r["content"][0]["text"]
+assert r.get("isError") is True, r
+assert "unknown time zone '"'"'europe/berlinn'"'"'" in t and "did you mean '"'"'Europe/Berlin'"'"'" in t, t' "$reply" ||
+  fail "an unknown zone was not a tool error with a did-you-mean"
+
+# Without the tzdata folder: a tool error naming it, and the server goes on answering (no crash).
+mkdir -p "$SCRATCH/bare"
+cp "$EXE" "$SCRATCH/bare/llmdesk.exe"
+"$WINE" "$SCRATCH/bare/llmdesk.exe" tool-server --host 127.0.0.1 --port 0 >"$SCRATCH/bare.log" 2>&1 &
+bare=$!
+bare_port=""
+for _ in $(seq 1 600); do  # bounded: 60 s
+  bare_port=$(tr -d '\r' < "$SCRATCH/bare.log" | sed -n 's|.*MCP tool server on http://127.0.0.1:\([0-9]*\)/mcp.*|\1|p' | head -1)
+  [ -n "$bare_port" ] && break
+  kill -0 "$bare" 2>/dev/null || fail "tool-server without tzdata exited: $(cat "$SCRATCH/bare.log")"
+  sleep 0.1
+done
+[ -n "$bare_port" ] || { kill "$bare"; fail "tool-server without tzdata did not report its port"; }
+reply=$(call_tool "$bare_port" get_time '{"timezone":"UTC"}')
+echo "tools/call get_time UTC without tzdata -> $reply"
+calc=$(call_tool "$bare_port" calculator '{"expression":"2+2"}')
+kill "$bare" 2>/dev/null; wait "$bare" 2>/dev/null || true
+python3 -c 'import json,sys; r=json.loads(sys.argv[1])["result"]; t=r["content"][0]["text"]
+assert r.get("isError") is True, r
+assert "'"'"'tzdata'"'"' beside llmdesk.exe" in t and "bare\\tzdata" in t, t' "$reply" ||
+  fail "missing tzdata was not a tool error naming the folder"
+python3 -c 'import json,sys; assert json.loads(sys.argv[1])["result"]["content"][0]["text"] == "4"' "$calc" ||
+  fail "the server without tzdata stopped answering after get_time: $calc"
 
 # --- 4. the port is taken: the second server names the holder -------------------------------------------
 # What Windows itself reports as the owner, asked directly (llmdesk-win-probe): a real PID must appear in
