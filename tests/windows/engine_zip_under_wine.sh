@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 [ $# = 3 ] || fail "usage: $0 ZIP TESTMODEL WINEPREFIX"
 ZIP=$(readlink -f -m "$1")
 TESTMODEL=$(readlink -f -m "$2")
-export WINEPREFIX=$(readlink -f -m "$3")
+WINEPREFIX=$(readlink -f -m "$3"); export WINEPREFIX
 [ -f "$ZIP" ] || fail "no $ZIP: make it with scripts/package-windows (scripts/setup-windows runs it)"
 [ -x "$TESTMODEL" ] || fail "no $TESTMODEL: build the Linux tree first (cmake --build --preset release --target llmdesk-testmodel)"
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="  # no Mono/Gecko install dialogs
@@ -61,7 +61,7 @@ TEXT="Hello from the Windows engine"
 "$TESTMODEL" --out "$SCRATCH/hello.gguf" --text "$TEXT" >/dev/null || fail "$TESTMODEL could not write a model"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 healthy=0
-for attempt in 1 2 3; do  # a port taken between the pick and llama-server's bind: pick another
+for _ in 1 2 3; do  # a port taken between the pick and llama-server's bind: pick another
   port=$(free_port)
   (cd "$DIR" && exec "$WINE" ./llama-server.exe --jinja -m "$(winpath "$SCRATCH/hello.gguf")" \
      --host 127.0.0.1 --port "$port") >"$SCRATCH/server.log" 2>&1 &
