@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include "engine/engine.h"
+#include "manager/host_os.h"
 #include "manager/port_choice.h"
 #include "manager/spawn.h"
 
@@ -15,12 +15,6 @@ namespace {
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, seconds) * 1000));
-}
-
-std::string ReadLink(const std::string& path) {
-  std::error_code ec;
-  auto target = std::filesystem::read_symlink(path, ec);
-  return ec ? "" : target.string();
 }
 
 }  // namespace
@@ -105,7 +99,7 @@ void Backend::Start() {
   if (model_.kind == config::ModelConfig::Kind::kLocal) {
     const auto& configured = host_.options().llama_server;
     if (!configured.empty()) {
-      if (access(configured.c_str(), X_OK) != 0)
+      if (!IsExecutableFile(configured))
         return Fail("the engine " + configured.string() + " is not an executable file; run scripts/setup to build it");
       engine_ = configured;
     } else {
@@ -130,7 +124,7 @@ void Backend::SpawnAttempt(const std::string& retry_why) {
   q.find_holder = [](int port) { return net::FindPortHolder(port); };
   q.listeners = [] { return net::ListListeners(); };
   q.unprivileged_start = UnprivilegedPortStart();
-  q.privileged = geteuid() == 0;
+  q.privileged = MayBindPrivilegedPorts();
   auto choice = ChoosePort(q);
   if (!choice.ok()) return Fail(choice.status().message());
   const int port = choice->port;
@@ -152,7 +146,7 @@ void Backend::SpawnAttempt(const std::string& retry_why) {
   Tracked t;
   t.port = port;
   t.start_time = process::ProcessStartTime(pid).value_or(0);
-  t.exe = ReadLink("/proc/" + std::to_string(pid) + "/exe");  // Spawn returns after the exec
+  t.exe = ProcessImagePath(pid);  // Spawn returns after the exec
   t.argv0 = spec.argv[0];
   const uint64_t serial = host_.Watch(*this, *child);
   t.child = std::move(child);

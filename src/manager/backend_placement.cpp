@@ -43,4 +43,13 @@ void Backend::OnPlacementLine(std::string_view line) {
   host_.Publish(*this);
 }
 
+// What is spawned: the entry with the resolved model file and the device choice applied.
+config::ModelConfig Backend::SpawnModel() const {
+  config::ModelConfig m = model_;
+  if (!model_file_.empty()) m.model = model_file_;
+  if (!cpu_fallback_.empty()) m.device = "cpu", m.gpu_layers = "auto";
+  for (const auto& [k, v] : device_env_) m.env.emplace(k, v);  // the entry's own env wins
+  return m;
+}
+
 }  // namespace llmdesk::manager

@@ -30,7 +30,7 @@
 //  - A model with ModelConfig::rpc_server_host (`llmdesk rpc-worker`) is a ggml-rpc-server: readiness and
 //    health are the HELLO handshake instead of HTTP; a worker busy with its one client counts as healthy.
 //
-// Files: state_dir/KEY.lock (flock, holds the manager's PID) and state_dir/KEY.state.json; logs in
+// Files: state_dir/KEY.lock (flock; LockFileEx on Windows; holds the manager's PID) and state_dir/KEY.state.json; logs in
 // LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1). KEY is
 // "defaults" or "config-<hash of the config path>". state_dir and log_dir must be directories owned by
 // us, not symlinks, not writable by group/others (they are created 0700); files in them are created
@@ -174,8 +174,10 @@ Event EventFor(const BackendStatus& status, Event::Kind kind, State old_state);
 struct Options {
   config::Config config;
   std::filesystem::path llama_server;  // empty = engine::LocateLlamaServer(config.engine)
-  std::filesystem::path state_dir;     // state file + lock; default $XDG_RUNTIME_DIR/llmdesk (or /tmp/llmdesk-UID)
-  std::filesystem::path log_dir;       // default $XDG_STATE_HOME/llmdesk/logs (~/.local/state/llmdesk/logs)
+  std::filesystem::path state_dir;     // state file + lock; default $XDG_RUNTIME_DIR/llmdesk (or /tmp/llmdesk-UID);
+                                       // Windows: %LOCALAPPDATA%\llmdesk\run
+  std::filesystem::path log_dir;       // default $XDG_STATE_HOME/llmdesk/logs (~/.local/state/llmdesk/logs);
+                                       // Windows: %LOCALAPPDATA%\llmdesk\logs
   int max_restarts = 5;
   std::chrono::seconds restart_window{60};
   std::chrono::milliseconds backoff_initial{250};
@@ -228,15 +230,17 @@ std::filesystem::path LogFilePath(const config::Config& config, const std::strin
 // The last `lines` lines of a log file (without newlines), reading only the end of a large file.
 // NotFound when it does not exist; a symlink is refused.
 Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, size_t lines);
-// Calls on_text with what is appended to the log file from now on (inotify; no polling) until on_text
-// returns false, the cancel token fires, or the file is removed or rotated away. Blocks the caller.
+// Calls on_text with what is appended to the log file from now on (inotify; Windows: a change notification on
+// its folder; no polling) until on_text returns false, the cancel token fires, or the file is removed or rotated
+// away. Blocks the caller.
 Status FollowLogFile(const std::filesystem::path& path, const std::function<bool(std::string_view)>& on_text,
                      const CancelToken* cancel = nullptr);
 
 class Manager {
  public:
-  // Takes the per-config lock (flock in state_dir) — AlreadyExists naming the PID that holds it — and
-  // cleans up stale engines recorded in the state file by a previous manager.
+  // Takes the per-config lock (flock in state_dir; LockFileEx on Windows) — AlreadyExists naming the PID that
+  // holds it — and cleans up stale engines recorded in the state file by a previous manager. Windows: more than
+  // 15 models is FailedPrecondition (WaitForMultipleObjects' 64 handles; docs/WINDOWS.md).
   static Result<std::unique_ptr<Manager>> Create(Options options);
   ~Manager();  // stops every backend (SIGTERM, grace, SIGKILL) and joins the supervisor thread
 

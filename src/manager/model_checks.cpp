@@ -1,5 +1,6 @@
 // Backend, part 3: the model file before a spawn — an `hf:` entry's local file, and the tool-support warning
 // (issue 11). Both read only local files (models/library.h, models/gguf.h: a bounded header read).
+// Windows: model_checks_win32.cpp (models/ is not in the Windows build yet).
 #include "manager/backend.h"
 #include "models/gguf.h"
 #include "models/library.h"
@@ -19,14 +20,6 @@ Status Backend::ResolveModelFile() {
   }
   return Status::NotFound("model '" + model_.name + "' (hf: " + model_.hf + ") is not downloaded yet: run `llmdesk pull " +
                           model_.hf + "` (`llmdesk up` pulls it before starting)");
-}
-
-config::ModelConfig Backend::SpawnModel() const {
-  config::ModelConfig m = model_;
-  if (!model_file_.empty()) m.model = model_file_;
-  if (!cpu_fallback_.empty()) m.device = "cpu", m.gpu_layers = "auto";
-  for (const auto& [k, v] : device_env_) m.env.emplace(k, v);  // the entry's own env wins
-  return m;
 }
 
 void Backend::WarnIfNoToolSupport() {

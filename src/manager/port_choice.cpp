@@ -2,8 +2,6 @@
 // proof (an engine that cannot bind is retried on the next port by the supervisor).
 #include "manager/port_choice.h"
 
-#include <fstream>
-
 namespace llmdesk::manager {
 namespace {
 
@@ -12,13 +10,6 @@ std::string RangeText(const config::PortsConfig& p) {
 }
 
 }  // namespace
-
-int UnprivilegedPortStart() {
-  std::ifstream in("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-  int value = 1024;
-  if (!(in >> value)) value = 1024;
-  return value;
-}
 
 Result<PortChoice> ChoosePort(const PortQuery& q) {
   std::vector<net::PortHolder> all;

@@ -35,6 +35,6 @@ struct PortQuery {
 // PermissionDenied (privileged port), InvalidArgument (not a TCP port), Unavailable (held with
 // on_conflict=fail; range exhausted).
 Result<PortChoice> ChoosePort(const PortQuery& query);
-int UnprivilegedPortStart();
+int UnprivilegedPortStart();  // host_os_{posix,win32}.cpp: POSIX /proc/sys/net/ipv4/...; Windows 0 (none)
 
 }  // namespace llmdesk::manager

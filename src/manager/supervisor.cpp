@@ -1,14 +1,10 @@
-// The supervisor thread and its services to the backends (BackendHost): epoll registration of
+// The supervisor thread and its services to the backends (BackendHost): the wait set's registration of
 // children, events, the snapshot other threads read, the state file.
 #include "manager/supervisor.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <cstdint>
 #include <future>
 #include <set>
 
@@ -18,21 +14,20 @@
 namespace llmdesk::manager {
 namespace {
 
-// epoll tags: 0 = the command eventfd; a child's pidfd = serial*2, its output pipe = serial*2+1.
+// wait tags: 0 = the command wake signal; a child's pidfd = serial*2, its output pipe = serial*2+1.
 uint64_t PidfdTag(uint64_t serial) { return serial * 2; }
 uint64_t OutputTag(uint64_t serial) { return serial * 2 + 1; }
 
 }  // namespace
 
-CommandQueue::CommandQueue() : wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+CommandQueue::CommandQueue() = default;
 
 void CommandQueue::Post(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(fn));
   }
-  uint64_t one = 1;
-  (void)!write(wake_fd_.get(), &one, sizeof(one));
+  wake_.Set();
 }
 
 std::vector<std::function<void()>> CommandQueue::Take() {
@@ -40,9 +35,10 @@ std::vector<std::function<void()>> CommandQueue::Take() {
   return std::exchange(queue_, {});
 }
 
-void CommandQueue::ClearWake() {
-  uint64_t count;
-  (void)!read(wake_fd_.get(), &count, sizeof(count));
+std::string Supervisor::TooManyModels(size_t count) {
+  return "the config has " + std::to_string(count) + " models; llmdesk on Windows supervises at most " +
+         std::to_string(MaxModels()) + " (WaitForMultipleObjects waits on at most " +
+         std::to_string(WaitSet::kMaxHandles) + " handles: 4 per model and 1 more)";
 }
 
 Result<std::unique_ptr<Supervisor>> Supervisor::Create(Options options) {
@@ -51,6 +47,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(Options options) {
   if (options.log_ring_lines == 0) options.log_ring_lines = 1;
   if (options.port_attempts < 1) options.port_attempts = 1;
   if (options.health_failures < 1) options.health_failures = 1;
+  if (options.config.models.size() > MaxModels()) return Status::FailedPrecondition(TooManyModels(options.config.models.size()));
   auto store = StateStore::Open(options.state_dir, options.config.source);
   if (!store.ok()) return store.status();
   const std::string key = (*store)->key();
@@ -60,13 +57,10 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(Options options) {
   std::unique_ptr<Supervisor> sup(new Supervisor(std::move(options)));
   sup->store_ = std::move(store).value();
   sup->notes_ = sup->store_->CleanStale();
-  sup->epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
-  if (sup->queue_->fd() < 0 || !sup->epoll_fd_.valid())
-    return Status::IoError(std::string("cannot create the supervisor's event loop: ") + strerror(errno));
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 0;
-  epoll_ctl(sup->epoll_fd_.get(), EPOLL_CTL_ADD, sup->queue_->fd(), &ev);
+  if (!sup->queue_->valid() || !sup->waits_->valid())
+    return Status::IoError("cannot create the supervisor's event loop");
+  if (Status st = sup->waits_->Add(sup->queue_->wake_handle(), 0); !st.ok())
+    return Status::IoError("cannot create the supervisor's event loop: " + st.message());
 
   sup->configs_.push_back(std::make_unique<const config::Config>(sup->options_.config));
   for (const auto& model : sup->options_.config.models) {
@@ -153,6 +147,10 @@ void Supervisor::ApplyConfig(const config::Config& next, ReconfigureResult& out)
     if (!seen.insert(model.name).second) continue;  // a duplicate name: the first entry counts (as in Create)
     auto i = Find(model.name);
     if (!i) {
+      if (backends_.size() >= MaxModels()) {  // Windows only (MaxModels is unlimited on POSIX)
+        spdlog::error("llmdesk manager: '{}' not added: {}", model.name, TooManyModels(backends_.size() + 1));
+        continue;
+      }
       AddBackend(model);
       out.added.push_back(model.name);
       if (model.autostart) backends_.back()->Start();
@@ -171,7 +169,7 @@ void Supervisor::ApplyConfig(const config::Config& next, ReconfigureResult& out)
 }
 
 void Supervisor::Loop() {
-  epoll_event events[32];
+  std::vector<uint64_t> ready;
   for (;;) {
     for (auto& fn : queue_->Take()) fn();
     bus_.DeliverPending();
@@ -184,18 +182,17 @@ void Supervisor::Loop() {
       if (auto d = b->NextDeadline(); d && (!next || *d < *next)) next = d;
     }
     if (quitting_ && !children) break;
-    int timeout_ms = -1;
+    std::optional<std::chrono::milliseconds> timeout;
     if (next) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
-      timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+      timeout = std::chrono::milliseconds(std::clamp<long long>(left, 0, 60'000));
     }
-    int n = epoll_wait(epoll_fd_.get(), events, 32, timeout_ms);
-    if (n < 0 && errno != EINTR) {
-      spdlog::error("llmdesk manager: epoll_wait failed: {}", strerror(errno));
+    ready.clear();
+    if (Status st = waits_->Wait(timeout, ready); !st.ok()) {
+      spdlog::error("llmdesk manager: {}", st.message());
       break;
     }
-    for (int k = 0; k < n; ++k) {
-      const uint64_t tag = events[k].data.u64;
+    for (const uint64_t tag : ready) {
       if (tag == 0) {
         queue_->ClearWake();
         continue;
@@ -208,29 +205,26 @@ void Supervisor::Loop() {
         it->second->OnPidfd(tag / 2);
     }
   }
-  // Only reached when quitting with no children left, or when epoll itself broke: then the Child
+  // Only reached when quitting with no children left, or when the wait itself broke: then the Child
   // destructors (with the backends) SIGKILL and reap whatever remains.
   WriteStateFile();
 }
 
 uint64_t Supervisor::Watch(Backend& owner, const process::Child& child) {
   const uint64_t serial = next_serial_++;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = PidfdTag(serial);
-  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, child.pidfd(), &ev);
-  ev.data.u64 = OutputTag(serial);
-  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, child.output_fd(), &ev);
+  // Cannot fail within MaxModels() on Windows; on POSIX only if the kernel is out of memory. Logged, as before.
+  for (Status st : {waits_->Add(child.exit_handle(), PidfdTag(serial)), waits_->Add(child.output_handle(), OutputTag(serial))})
+    if (!st.ok()) spdlog::error("llmdesk manager: PID {}: {}", child.pid(), st.message());
   by_serial_[serial] = &owner;
   return serial;
 }
 
 void Supervisor::UnwatchOutput(const process::Child& child) {
-  if (child.output_fd() >= 0) epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, child.output_fd(), nullptr);
+  if (child.output_open()) waits_->Remove(child.output_handle());
 }
 
 void Supervisor::Forget(uint64_t serial, const process::Child& child) {
-  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, child.pidfd(), nullptr);
+  waits_->Remove(child.exit_handle());
   by_serial_.erase(serial);
 }
 

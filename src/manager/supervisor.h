@@ -1,8 +1,10 @@
 // manager/supervisor.h — the Manager's insides (private to src/manager).
 //
-// The Supervisor owns the backends and the one thread that runs them: an epoll loop over a command
-// eventfd and every child's pidfd and output pipe, with the backends' timers folded into the epoll
-// timeout. Nothing on that thread sleeps or blocks on a child.
+// The Supervisor owns the backends and the one thread that runs them: a loop waiting (WaitSet: epoll on
+// POSIX, WaitForMultipleObjects on Windows) on a command wake signal and every child's exit and output
+// handles, with the backends' timers folded into the wait's timeout. Nothing on that thread sleeps or blocks
+// on a child. Windows: WaitForMultipleObjects takes 64 handles, so a config there may have at most
+// MaxModels() = 15 models (Create refuses more and Reconfigure leaves the rest out, naming the limit).
 //
 // Other threads (Manager's public methods) only: Post() a command, read the snapshot (Snapshot,
 // WaitSnapshot), subscribe to the bus, and use a backend's Lease::Hold. Everything else is for the
@@ -20,10 +22,10 @@
 #include <vector>
 
 #include "common/event_bus.h"
-#include "common/unique_fd.h"
 #include "manager/backend.h"
 #include "manager/manager.h"
 #include "manager/state_store.h"
+#include "manager/wait_set.h"
 
 namespace llmdesk::manager {
 
@@ -33,13 +35,14 @@ class CommandQueue {
   CommandQueue();
   void Post(std::function<void()> fn);
   std::vector<std::function<void()>> Take();
-  int fd() const { return wake_fd_.get(); }  // readable when commands wait
-  void ClearWake();
+  process::WaitHandle wake_handle() const { return wake_.handle(); }  // ready when commands wait
+  bool valid() const { return wake_.valid(); }
+  void ClearWake() { wake_.Clear(); }
 
  private:
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;
-  UniqueFd wake_fd_;  // eventfd
+  WakeSignal wake_;
 };
 
 // What other threads see of one backend: its status and how many starts it has had.
@@ -93,6 +96,10 @@ class Supervisor final : public BackendHost {
 
  private:
   explicit Supervisor(Options options) : options_(std::move(options)) {}
+  // The most models one supervisor runs: each may have two children at once (one stopping, its successor
+  // starting), each child two handles, plus the wake signal. Unlimited on POSIX.
+  static size_t MaxModels() { return WaitSet::kMaxHandles == SIZE_MAX ? SIZE_MAX : (WaitSet::kMaxHandles - 1) / 4; }
+  static std::string TooManyModels(size_t count);
   void Loop();
   void WriteStateFile();
   // Adds a backend slot for `model` (Create, and Reconfigure on the supervisor thread).
@@ -114,7 +121,7 @@ class Supervisor final : public BackendHost {
 
   EventBus<Event> bus_;
   std::shared_ptr<CommandQueue> queue_ = std::make_shared<CommandQueue>();
-  UniqueFd epoll_fd_;
+  std::unique_ptr<WaitSet> waits_ = std::make_unique<WaitSet>();
   std::thread thread_;
 
   // ---- supervisor thread only ----

@@ -93,9 +93,13 @@ class LineLog {
   // `file` empty = ring only. The file is appended to; when it passes max_file_bytes it is renamed to
   // FILE.1 (replacing an older one) and a new FILE is started. It is opened O_NOFOLLOW, 0600: a file that cannot
   // be opened (a planted symlink) is never written, and the ring's first line says so and why.
+  // Windows: the same, with a reparse point (symbolic link, junction) refused and FILE.1 by MoveFileExW.
   explicit LineLog(size_t max_lines, std::filesystem::path file = {}, size_t max_file_bytes = 4 << 20);
   LineLog(const LineLog&) = delete;
   LineLog& operator=(const LineLog&) = delete;
+#if defined(_WIN32)
+  ~LineLog();  // closes the file handle (line_log_win32.cpp)
+#endif
 
   void Add(std::string line);
   std::vector<std::string> Tail(size_t lines) const;  // oldest first
@@ -110,7 +114,7 @@ class LineLog {
   mutable std::mutex mu_;
   std::deque<std::string> ring_;
 #if defined(_WIN32)
-  void* file_handle_ = nullptr;  // line_log_win32.cpp is not written yet (docs/WINDOWS.md): the ring only, for now
+  void* file_handle_ = nullptr;  // line_log_win32.cpp: CreateFileW(FILE_APPEND_DATA), never through a reparse point
 #else
   UniqueFd fd_;
 #endif
