@@ -40,7 +40,9 @@ TEST(WaitAny, DrivesAPipesChildThroughItsHandles) {
   ASSERT_NE(child.error_handle(), kNoWaitHandle);
   auto room = WaitAny({{child.input_handle(), /*writable=*/true}}, 10s);
   ASSERT_TRUE(room.ok() && (*room)[0]) << "stdin never had room";
-  ASSERT_EQ(child.WriteStdin("hello\n").value_or(0), 6u);
+  auto written = child.WriteStdin("hello\n");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(*written, 6u);
   std::string out, err;
   bool out_open = true, err_open = true;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
