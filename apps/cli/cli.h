@@ -45,6 +45,8 @@ void AddDeviceDiagnostics(config::LoadResult& loaded);
 void RegisterToolServerCommand(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);
 void RegisterMcpCommands(CLI::App& app, Context& ctx);
+void RegisterMcpStdioCommand(CLI::App& app, Context& ctx);         // mcp-stdio (cmd_mcp_stdio.cpp)
+void RegisterMcpCallCommand(CLI::App& mcp_group, Context& ctx);    // mcp call (cmd_mcp_call.cpp), added to the group
 void RegisterManagerCommands(CLI::App& app, Context& ctx);
 void RegisterHistoryCommands(CLI::App& app, Context& ctx);
 void RegisterChatCommand(CLI::App& app, Context& ctx);

@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "cmd_manager.h"
-#include "common/unique_fd.h"
 #include "control/control.h"
 #include "manager/manager.h"
 #include "signals.h"

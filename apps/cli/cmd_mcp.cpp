@@ -1,8 +1,6 @@
-// `llmdesk mcp-stdio` (MCP over stdin/stdout) and the MCP host's commands: `llmdesk mcp list [--json]` and
-// `llmdesk mcp import FILE [--overwrite]`. (`llmdesk tool-server`: cmd_tool_server.cpp.)
-#include <signal.h>
-#include <unistd.h>
-
+// The MCP host's commands: `llmdesk mcp list [--json]` and `llmdesk mcp import FILE [--overwrite]`; `mcp call` is
+// cmd_mcp_call.cpp, `llmdesk mcp-stdio` (MCP over stdin/stdout) cmd_mcp_stdio.cpp, `llmdesk tool-server`
+// cmd_tool_server.cpp.
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,21 +12,9 @@
 #include "config/mcp_import.h"
 #include "control/control.h"
 #include "net/http_client.h"
-#include "signals.h"
-#include "mcp/fixtures/fixtures.h"
-#include "mcp/stdio_transport.h"
-#include "tools/tools.h"
 
 namespace llmdesk::cli {
 namespace {
-
-struct McpFlags {
-  bool fixtures = false;
-};
-
-std::unique_ptr<mcp::Extension> Fixtures(bool enabled) {
-  return enabled ? mcp::MakeConformanceFixtures() : nullptr;
-}
 
 // The MCP servers of the running stack for this config (GET /api/mcp/servers), else of a host of our own
 // that connects to them now (each bounded by its connect timeout). {"source": "stack"|"direct", "servers"}.
@@ -110,8 +96,6 @@ int McpImport(Context& ctx, const std::string& file, bool overwrite) {
 }  // namespace
 
 void RegisterMcpCommands(CLI::App& app, Context& ctx) {
-  auto flags = std::make_shared<McpFlags>();
-
   auto* host = app.add_subcommand("mcp", "External MCP servers (mcp_servers:): list them with their tools, import an mcp.json");
   host->require_subcommand(1);
   auto list_json = std::make_shared<bool>(false);
@@ -127,27 +111,8 @@ void RegisterMcpCommands(CLI::App& app, Context& ctx) {
   import->add_flag("--overwrite", *overwrite, "replace servers whose name is already configured (default: keep them)");
   import->callback([&ctx, import_file, overwrite] { ctx.exit_code = McpImport(ctx, *import_file, *overwrite); });
 
-  auto* stdio = app.add_subcommand("mcp-stdio", "Serve the tools over MCP stdio (one JSON-RPC message per line)");
-  stdio->add_flag("--conformance-fixtures", flags->fixtures,
-                  "also serve the MCP conformance suite's test tools, resources and prompts");
-  stdio->callback([&ctx, flags] {
-    // stdout carries protocol messages only: every log line goes to stderr.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("llmdesk-stderr"));
-    auto cfg = ctx.LoadConfig(/*quiet_warnings=*/true);
-    if (!cfg) {
-      ctx.exit_code = kExitBadConfig;
-      return;
-    }
-    tools::Registry registry = tools::BuiltinTools(cfg->tool_server.tools);
-    mcp::Server server(registry, Fixtures(flags->fixtures));
-    std::atomic<bool> stop{false};
-    StopSignals signals;
-    StopSignals::Watch watch(signals, [&stop](int) { stop = true; });
-    if (Status s = mcp::RunStdio(server, STDIN_FILENO, STDOUT_FILENO, &stop); !s.ok()) {
-      std::cerr << "llmdesk mcp-stdio: " << s.message() << "\n";
-      ctx.exit_code = kExitFailure;
-    }
-  });
+  RegisterMcpCallCommand(*host, ctx);
+  RegisterMcpStdioCommand(app, ctx);
 }
 
 }  // namespace llmdesk::cli

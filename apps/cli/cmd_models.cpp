@@ -166,8 +166,11 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
       std::cerr << "llmdesk: " << ref.status().message() << "\n";
       return void(ctx.exit_code = kExitBadConfig);
     }
-    // A file-size limit (ulimit -f) must end in a clear "disk full" error, not a SIGXFSZ death.
+    // A file-size limit (ulimit -f) must end in a clear "disk full" error, not a SIGXFSZ death. (Windows has
+    // neither the limit nor the signal.)
+#ifdef SIGXFSZ
     ::signal(SIGXFSZ, SIG_IGN);
+#endif
     StopSignals signals;
     CancelToken cancel;
     StopSignals::Watch watch(signals, [&cancel](int) { cancel.Cancel(); });

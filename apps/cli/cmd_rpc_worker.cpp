@@ -3,7 +3,6 @@
 // the holder-naming port check, restart with backoff, a log file, events — as one `command:` backend whose
 // readiness and health are the RPC HELLO handshake (ModelConfig::rpc_server_host). Foreground until Ctrl-C.
 #include <arpa/inet.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "event_inbox.h"
 #include "manager/manager.h"
 #include "net/http_policy.h"
+#include "process/wait.h"
 #include "rpc/rpc.h"
 #include "signals.h"
 
@@ -128,12 +128,9 @@ int RunWorker(Context& ctx, const WorkerArgs& a) {
   int exit_code = kExitOk;
   bool running = true;
   while (running) {
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[0].revents & POLLIN) {
+    auto ready = process::WaitAny({{signals.wait_handle()}, {inbox.wait_handle()}}, std::chrono::milliseconds(-1));
+    if (!ready.ok()) break;
+    if ((*ready)[0]) {
       std::cout << "llmdesk rpc-worker: received " << StopSignals::Name(signals.Take()) << "; stopping\n" << std::flush;
       break;
     }

@@ -5,12 +5,11 @@
 // Signals (signals.h): SIGINT/SIGTERM are blocked before any thread exists and read from a signalfd in the
 // main loop. The first stops everything (SIGTERM, grace, SIGKILL); a second one SIGKILLs the engines at once.
 // SIGHUP re-reads the config file and applies it (stack::Stack::Reload), printing what changed.
-// Manager events arrive on its supervisor thread and are handed over through a bounded queue plus an eventfd,
-// so printing never blocks the manager and a slow terminal cannot make it grow without limit.
-#include <poll.h>
+// Manager events arrive on its supervisor thread and are handed over through a bounded queue plus a wake
+// (event_inbox.h), so printing never blocks the manager and a slow terminal cannot make it grow without limit.
+// The main loop waits through process/wait.h: the same code on Windows (Ctrl+C / Ctrl+Break; no SIGHUP there).
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <unistd.h>  // getpid, isatty: mingw-w64 has them too
 
 #include <algorithm>
 #include <atomic>
@@ -23,10 +22,10 @@
 
 #include "cmd_manager.h"
 #include "event_inbox.h"
-#include "common/unique_fd.h"
 #include "common/event_bus.h"
 #include "control/control.h"
 #include "manager/manager.h"
+#include "process/wait.h"
 #include "signals.h"
 #include "stack/stack.h"
 
@@ -131,8 +130,7 @@ int StopAndReport(stack::Stack& stack, StopSignals& signals, EventInbox& inbox, 
     });
     // Print the stop as it happens, until the stopper is done (it ends the inbox traffic itself).
     for (;;) {
-      pollfd fds[1] = {{inbox.fd(), POLLIN, 0}};
-      poll(fds, 1, 100);
+      (void)process::WaitAny({{inbox.wait_handle()}}, std::chrono::milliseconds(100));
       uint64_t dropped = 0;
       auto events = inbox.Take(dropped);
       const auto list = stack.manager().List();
@@ -197,18 +195,16 @@ int RunForeground(const config::Config& cfg, const std::vector<std::string>& nam
 
   int exit_code = kExitOk;
   for (;;) {
-    pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inbox.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[0].revents & POLLIN) {
+    auto ready = process::WaitAny({{signals.wait_handle()}, {inbox.wait_handle()}, {reload.wait_handle()}},
+                                  std::chrono::milliseconds(-1));
+    if (!ready.ok()) break;
+    if ((*ready)[0]) {
       int sig = signals.Take();
       screen.Message(std::string("received ") + StopSignals::Name(sig) + "; stopping everything");
       break;
     }
-    if ((fds[2].revents & POLLIN) && reload.Take()) ReloadOnSignal(*stack, screen);
-    if (fds[1].revents & POLLIN) {
+    if ((*ready)[2] && reload.Take()) ReloadOnSignal(*stack, screen);
+    if ((*ready)[1]) {
       uint64_t dropped = 0;
       auto events = inbox.Take(dropped);
       if (dropped) screen.Message("(" + std::to_string(dropped) + " event lines dropped: the terminal was too slow)");

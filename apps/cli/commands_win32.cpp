@@ -14,6 +14,11 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   SetConsoleOutputCP(CP_UTF8);
   RegisterConfigCommands(app, ctx);
   RegisterToolServerCommand(app, ctx);
+  // The MCP host's `list` and `import` need the chat component (not in the Windows build yet): `call` only.
+  auto* mcp_group = app.add_subcommand("mcp", "External MCP servers (mcp_servers:): call their tools");
+  mcp_group->require_subcommand(1);
+  RegisterMcpCallCommand(*mcp_group, ctx);
+  RegisterMcpStdioCommand(app, ctx);
 }
 
 void RegisterPlatformConfigCommands(CLI::App&, Context&) {}  // `config reload` needs a running `up` (later)

@@ -37,6 +37,7 @@ StopSignals::StopSignals() : fd_(BlockIntoSignalFd({SIGINT, SIGTERM}, previous_)
 StopSignals::~StopSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
 int StopSignals::Take() { return ReadSignal(fd_.get()); }
+process::WaitHandle StopSignals::wait_handle() const { return fd(); }
 
 const char* StopSignals::Name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
@@ -64,6 +65,7 @@ StopSignals::Watch::~Watch() {
 ReloadSignal::ReloadSignal() : fd_(BlockIntoSignalFd({SIGHUP}, previous_)) {}
 
 ReloadSignal::~ReloadSignal() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+process::WaitHandle ReloadSignal::wait_handle() const { return fd(); }
 
 bool ReloadSignal::Take() {
   bool any = false;

@@ -1,9 +1,10 @@
 // signals.h on Windows: SetConsoleCtrlHandler. The handler is process-wide by nature (Windows calls a plain
-// function), so the Watches it serves live in one function-local table.
+// function), so the Watches it serves and the signals queued for Take() live in one function-local table.
 #include "signals.h"
 
 #include <windows.h>
 
+#include <deque>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -15,6 +16,9 @@ struct Watchers {
   std::mutex mu;
   int next_id = 0;
   std::vector<std::pair<int, std::function<void(int)>>> list;
+  int owners = 0;             // StopSignals alive: while there is one, a signal nobody watches is queued
+  std::deque<int> pending;    // for StopSignals::Take()
+  HANDLE pending_event = CreateEventW(nullptr, TRUE, FALSE, nullptr);  // set while `pending` is not empty
 };
 
 Watchers& TheWatchers() {
@@ -26,15 +30,48 @@ BOOL WINAPI OnConsoleEvent(DWORD type) {
   const int sig = type == CTRL_C_EVENT ? SIGINT : SIGTERM;
   auto& w = TheWatchers();
   std::lock_guard lock(w.mu);
-  for (auto& [id, on_signal] : w.list) on_signal(sig);
-  return w.list.empty() ? FALSE : TRUE;  // nobody watching: Windows' default (end the process)
+  if (!w.list.empty()) {
+    for (auto& [id, on_signal] : w.list) on_signal(sig);
+    return TRUE;
+  }
+  if (w.owners == 0) return FALSE;  // nobody listening: Windows' default (end the process)
+  if (w.pending.size() < 16) w.pending.push_back(sig);  // a burst of Ctrl+C is one stop, a second one a kill
+  SetEvent(w.pending_event);
+  return TRUE;
 }
 
 }  // namespace
 
-StopSignals::StopSignals() { SetConsoleCtrlHandler(OnConsoleEvent, TRUE); }
+StopSignals::StopSignals() {
+  auto& w = TheWatchers();
+  {
+    std::lock_guard lock(w.mu);
+    ++w.owners;
+  }
+  SetConsoleCtrlHandler(OnConsoleEvent, TRUE);
+}
 
-StopSignals::~StopSignals() { SetConsoleCtrlHandler(OnConsoleEvent, FALSE); }
+StopSignals::~StopSignals() {
+  SetConsoleCtrlHandler(OnConsoleEvent, FALSE);
+  auto& w = TheWatchers();
+  std::lock_guard lock(w.mu);
+  if (--w.owners == 0) {
+    w.pending.clear();
+    ResetEvent(w.pending_event);
+  }
+}
+
+process::WaitHandle StopSignals::wait_handle() const { return TheWatchers().pending_event; }
+
+int StopSignals::Take() {
+  auto& w = TheWatchers();
+  std::lock_guard lock(w.mu);
+  if (w.pending.empty()) return 0;
+  const int sig = w.pending.front();
+  w.pending.pop_front();
+  if (w.pending.empty()) ResetEvent(w.pending_event);
+  return sig;
+}
 
 const char* StopSignals::Name(int sig) { return sig == SIGINT ? "Ctrl+C" : sig == SIGTERM ? "Ctrl+Break" : "a signal"; }
 
@@ -50,5 +87,10 @@ StopSignals::Watch::~Watch() {
   std::lock_guard lock(w.mu);
   std::erase_if(w.list, [this](const auto& entry) { return entry.first == id_; });
 }
+
+ReloadSignal::ReloadSignal() = default;
+ReloadSignal::~ReloadSignal() = default;
+process::WaitHandle ReloadSignal::wait_handle() const { return process::kNoWaitHandle; }
+bool ReloadSignal::Take() { return false; }
 
 }  // namespace llmdesk::cli

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include <fmt/chrono.h>  // fmt::gmtime / fmt::localtime: the thread-safe forms on POSIX and Windows alike
 #include <fmt/format.h>
 
 #include "control/control.h"
@@ -22,8 +23,7 @@ int64_t EpochMs(Clock::time_point t) {
 std::string Rfc3339(Clock::time_point t) {
   int64_t ms = EpochMs(t);
   time_t secs = static_cast<time_t>(ms / 1000);
-  tm parts{};
-  gmtime_r(&secs, &parts);
+  const tm parts = fmt::gmtime(secs);
   char buf[32];
   strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &parts);
   return fmt::format("{}.{:03}Z", buf, ms % 1000);
@@ -33,8 +33,7 @@ std::string Rfc3339(Clock::time_point t) {
 std::string LocalClock(Clock::time_point t) {
   int64_t ms = EpochMs(t);
   time_t secs = static_cast<time_t>(ms / 1000);
-  tm parts{};
-  localtime_r(&secs, &parts);
+  const tm parts = fmt::localtime(secs);
   return fmt::format("{:02}:{:02}:{:02}.{:03}", parts.tm_hour, parts.tm_min, parts.tm_sec, ms % 1000);
 }
 

@@ -1,11 +1,9 @@
 // The stdio transport of mcp::Client (contract in client.h): a child process speaking line-delimited
 // JSON-RPC. One thread owns the child — it spawns it (PDEATHSIG follows the spawning thread, so that must be a
 // thread that lives as long as the child) and reads its stdout, stderr and exit — and hands replies to the
-// requests waiting for them.
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
+// requests waiting for them. The same code on both systems: it waits through process/wait.h (poll on POSIX,
+// WaitForMultipleObjects on Windows) and reads through the Child's byte reads.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -18,6 +16,7 @@
 #include "mcp/client.h"
 #include "mcp/jsonrpc.h"
 #include "process/process.h"
+#include "process/wait.h"
 
 namespace llmdesk::mcp {
 namespace {
@@ -35,12 +34,10 @@ class StdioTransport : public Transport {
       : spec_(std::move(spec)),
         on_notification_(std::move(on_notification)),
         on_request_(std::move(on_request)),
-        on_closed_(std::move(on_closed)),
-        wake_(eventfd(0, EFD_CLOEXEC)) {}
+        on_closed_(std::move(on_closed)) {}
 
   ~StdioTransport() override {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = write(wake_.get(), &one, sizeof(one));
+    wake_.Signal();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -116,7 +113,7 @@ class StdioTransport : public Transport {
     std::string_view rest = line;
     Status refused;
     while (!rest.empty()) {
-      int fd = -1;
+      process::WaitHandle room = process::kNoWaitHandle;
       {
         std::lock_guard state(mu_);
         if (!dead_.empty()) return Status::Unavailable(dead_);
@@ -124,7 +121,7 @@ class StdioTransport : public Transport {
         auto n = child_->WriteStdin(rest);
         if (n.ok()) {
           rest.remove_prefix(*n);
-          fd = child_->stdin_fd();
+          room = child_->input_handle();
         } else {
           refused = Status::Unavailable(Name() + " stopped reading its input: " + n.status().message());
         }
@@ -133,8 +130,7 @@ class StdioTransport : public Transport {
       if (rest.empty()) break;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return Status::Timeout(Name() + " does not read its input");
-      pollfd p{fd, POLLOUT, 0};
-      poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+      (void)process::WaitAny({{room, /*writable=*/true}}, std::chrono::milliseconds(std::min<long long>(left, 1000)));
     }
     return Status::Ok();
   }
@@ -170,16 +166,13 @@ class StdioTransport : public Transport {
     if (on_notification_) on_notification_(message);
   }
 
-  // Reads what `fd` holds into `buffer`, handing out complete lines; false at EOF or error.
-  bool Drain(int fd, std::string& buffer, bool is_stdout) {
-    char chunk[65536];
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0) return errno == EAGAIN || errno == EINTR;
-    if (n == 0) return false;
-    buffer.append(chunk, static_cast<size_t>(n));
+  // Adds bytes read from stdout or stderr to `buffer`, handing out complete lines.
+  void Take(std::string_view chunk, std::string& buffer, bool is_stdout) {
+    buffer.append(chunk);
     size_t start = 0;
     for (size_t eol; (eol = buffer.find('\n', start)) != std::string::npos; start = eol + 1) {
       std::string_view line(buffer.data() + start, eol - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // "\r\n": Windows programs' text mode
       if (is_stdout) {
         OnLine(line);
       } else {
@@ -191,7 +184,6 @@ class StdioTransport : public Transport {
     }
     buffer.erase(0, start);
     if (buffer.size() > kMaxLine) buffer.clear();  // a message too large to be one: drop it
-    return true;
   }
 
   void Run(std::promise<Status>& spawned) {
@@ -212,13 +204,17 @@ class StdioTransport : public Transport {
     std::string out_buf, err_buf;
     bool out_open = true, err_open = true;
     for (;;) {
-      pollfd fds[4] = {{child_->pidfd(), POLLIN, 0}, {wake_.get(), POLLIN, 0},
-                       {out_open ? child_->stdout_fd() : -1, POLLIN, 0}, {err_open ? child_->stderr_fd() : -1, POLLIN, 0}};
-      if (poll(fds, 4, -1) < 0 && errno != EINTR) break;
-      if (fds[1].revents) break;  // the transport is going away
-      if (fds[2].revents) out_open = Drain(child_->stdout_fd(), out_buf, true);
-      if (fds[3].revents) err_open = Drain(child_->stderr_fd(), err_buf, false);
-      if (fds[0].revents && !(fds[2].revents & POLLIN) && !(fds[3].revents & POLLIN)) {
+      auto ready = process::WaitAny({{child_->exit_handle()}, {wake_.handle()},
+                                     {out_open ? child_->output_handle() : process::kNoWaitHandle},
+                                     {err_open ? child_->error_handle() : process::kNoWaitHandle}},
+                                    std::chrono::milliseconds(-1));
+      if (!ready.ok()) break;
+      const std::vector<bool>& r = *ready;
+      if (r[1]) break;  // the transport is going away
+      if (r[2]) out_open = child_->ReadOutputBytes([&](std::string_view b) { Take(b, out_buf, true); });
+      if (r[3]) err_open = child_->ReadErrorBytes([&](std::string_view b) { Take(b, err_buf, false); });
+      // Exited, and what its pipes held is read: a pipe still ready is read first (until its end of file).
+      if (r[0] && !r[2] && !r[3]) {
         auto exit = child_->TryReap();
         std::string why;
         {
@@ -242,8 +238,13 @@ class StdioTransport : public Transport {
     child_->CloseStdin();
     if (!child_->exited()) {
       child_->Terminate(std::chrono::seconds(2));
-      pollfd p{child_->pidfd(), POLLIN, 0};
-      if (poll(&p, 1, 2000) <= 0) child_->Kill();
+      // Until the kill is due: 2 s, or at once where the polite stop could not be sent (Windows without a console).
+      auto grace = std::chrono::milliseconds(2000);
+      if (auto due = child_->NextDeadline())
+        grace = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*due - Clock::now()),
+                           std::chrono::milliseconds(0), grace);
+      auto ended = process::WaitAny({{child_->exit_handle()}}, grace);
+      if (!ended.ok() || !(*ended)[0]) child_->Kill();
       child_->TryReap();
     }
     std::lock_guard lock(mu_);
@@ -254,7 +255,7 @@ class StdioTransport : public Transport {
   std::function<void(const json&)> on_notification_;
   ServerRequestHandler on_request_;
   ClosedFn on_closed_;
-  UniqueFd wake_;
+  process::WakeEvent wake_;
   std::thread thread_;
   std::timed_mutex write_mu_;  // one line at a time on stdin
   mutable std::mutex mu_;  // guards child_, pending_, dead_, stderr_

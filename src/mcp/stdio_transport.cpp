@@ -1,16 +1,13 @@
 // stdio transport: newline-delimited JSON-RPC through a bounded queue (see stdio_transport.h).
 #include "mcp/stdio_transport.h"
 
-#include <poll.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/stdio_io.h"
 
 namespace llmdesk::mcp {
 namespace {
@@ -22,15 +19,7 @@ class LineWriter : public Peer {
   void WriteLine(std::string line) {
     line += '\n';
     std::lock_guard lock(mu_);
-    const char* p = line.data();
-    size_t left = line.size();
-    while (left > 0) {
-      ssize_t n = write(fd_, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // the client went away; nothing sensible to do with the reply
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    (void)WriteAll(fd_, line);  // false: the client went away; nothing sensible to do with the reply
   }
 
  private:
@@ -136,19 +125,16 @@ Status RunStdio(Server& server, int in_fd, int out_fd, const std::atomic<bool>* 
   };
   Status status;
   char chunk[65536];
+  InputReader input(in_fd, stop);
   while (!(stop && stop->load())) {
-    pollfd pfd{in_fd, POLLIN, 0};
-    int ready = poll(&pfd, 1, 200);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) {
-      status = Status::IoError("poll on stdin failed");
+    auto read = input.Read(chunk, sizeof(chunk));
+    if (!read.ok()) {
+      status = read.status();
       break;
     }
-    if (ready == 0) continue;
-    ssize_t n = read(in_fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // end of input: the client is done
-    for (ssize_t i = 0; i < n; ++i) {
+    const size_t n = *read;
+    if (n == 0) break;  // end of input: the client is done (or stopped)
+    for (size_t i = 0; i < n; ++i) {
       char c = chunk[i];
       if (c == '\n') {
         bool taken = discarding || take_line(std::move(buffer));

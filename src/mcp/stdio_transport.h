@@ -15,6 +15,9 @@
 //
 // Errors: a line longer than 4 MiB gets -32700 and is skipped. Returns when `in_fd` reaches end of file
 // (after the queued requests were answered) or `stop` becomes true; IoError if polling stdin fails.
+//
+// Windows: the fds are the C runtime's (0 and 1); bytes go through their handles (ReadFile/WriteFile), never the
+// runtime's text mode, so lines end in "\n" as on POSIX. A stop cancels the blocking read (mcp/stdio_io.h).
 #pragma once
 
 #include <atomic>

@@ -92,6 +92,8 @@ bool ExitStatus::abnormal() const { return signal != 0; }
 
 WaitHandle Child::exit_handle() const { return pidfd(); }
 WaitHandle Child::output_handle() const { return output_fd(); }
+WaitHandle Child::error_handle() const { return stderr_fd(); }
+WaitHandle Child::input_handle() const { return stdin_fd(); }
 
 Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return Status::InvalidArgument("no program to start");
@@ -185,31 +187,43 @@ void Child::TryReapBlocking() {
     exit_ = ExitStatus{};
 }
 
-bool Child::ReadLines(LinePipe& pipe, const std::function<void(std::string_view)>& on_line) {
+bool Child::ReadChunks(LinePipe& pipe, const std::function<void(std::string_view)>& on_bytes) {
   if (!pipe.fd.valid() || pipe.eof) return false;
   char buffer[64 * 1024];
   size_t total = 0;
-  std::string& partial = pipe.partial;
-  auto flush_lines = [&](bool at_eof) { TakeLines(partial, at_eof, on_line); };
   while (total < kMaxReadPerCall) {
     ssize_t n = read(pipe.fd.get(), buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n <= 0) {
-      flush_lines(true);
       pipe.eof = true;  // the owner removes the fd from its poll set, then closes it
       return false;
     }
-    partial.append(buffer, static_cast<size_t>(n));
     total += static_cast<size_t>(n);
-    flush_lines(false);
+    on_bytes(std::string_view(buffer, static_cast<size_t>(n)));
   }
   return true;
+}
+
+bool Child::ReadLines(LinePipe& pipe, const std::function<void(std::string_view)>& on_line) {
+  std::string& partial = pipe.partial;
+  const bool open = ReadChunks(pipe, [&](std::string_view bytes) {
+    partial.append(bytes);
+    TakeLines(partial, false, on_line);
+  });
+  if (!open && pipe.eof) TakeLines(partial, true, on_line);
+  return open;
 }
 
 bool Child::ReadOutput(const std::function<void(std::string_view)>& on_line) { return ReadLines(output_pipe_, on_line); }
 void Child::CloseOutput() { output_pipe_.fd.reset(); }
 bool Child::ReadErrors(const std::function<void(std::string_view)>& on_line) { return ReadLines(error_pipe_, on_line); }
+bool Child::ReadOutputBytes(const std::function<void(std::string_view)>& on_bytes) {
+  return ReadChunks(output_pipe_, on_bytes);
+}
+bool Child::ReadErrorBytes(const std::function<void(std::string_view)>& on_bytes) {
+  return ReadChunks(error_pipe_, on_bytes);
+}
 void Child::CloseErrors() { error_pipe_.fd.reset(); }
 
 Result<size_t> Child::WriteStdin(std::string_view data) {

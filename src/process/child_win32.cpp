@@ -28,35 +28,40 @@ Status LastErrorStatus(const std::string& what) {
 
 // Owns the handles Spawn makes until the Child takes them (any early return closes them).
 struct SpawnHandles {
-  HANDLE job = nullptr, process = nullptr, thread = nullptr, out_read = nullptr, out_write = nullptr, nul = nullptr;
+  HANDLE job = nullptr, process = nullptr, thread = nullptr, out_read = nullptr, out_write = nullptr, nul = nullptr,
+         err_read = nullptr, err_write = nullptr, in_read = nullptr, in_write = nullptr;
   std::vector<unsigned char> attribute_storage;
   LPPROC_THREAD_ATTRIBUTE_LIST attributes = nullptr;
   ~SpawnHandles() {
     if (attributes) DeleteProcThreadAttributeList(attributes);
-    for (HANDLE h : {job, process, thread, out_read, out_write, nul})
+    for (HANDLE h : {job, process, thread, out_read, out_write, nul, err_read, err_write, in_read, in_write})
       if (h != nullptr && h != INVALID_HANDLE_VALUE) CloseHandle(h);
   }
 };
 
-// An anonymous pipe cannot be read overlapped (so it cannot be waited on): the output pipe is a one-instance named
-// pipe with a random name, inbound, local clients only. Our end reads overlapped; the child's end is inheritable.
-bool OutputPipe(HANDLE& read_end, HANDLE& write_end) {
+// An anonymous pipe cannot be read or written overlapped (so it cannot be waited on): each pipe is a one-instance
+// named pipe with a random name, local clients only. Our end (the server end) is overlapped; the child's end is
+// inheritable and synchronous, as a program expects its stdio. `inbound`: the child writes (stdout, stderr);
+// otherwise the child reads (stdin).
+bool MakePipe(bool inbound, HANDLE& ours, HANDLE& childs) {
   unsigned char random[8];
   platform::FillRandom(random, sizeof(random));
   wchar_t name[96];
   std::swprintf(name, 96, L"\\\\.\\pipe\\llmdesk-%lu-%02x%02x%02x%02x%02x%02x%02x%02x", GetCurrentProcessId(),
                 random[0], random[1], random[2], random[3], random[4], random[5], random[6], random[7]);
-  read_end = CreateNamedPipeW(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                              PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 0,
-                              64 * 1024, 0, nullptr);
-  if (read_end == INVALID_HANDLE_VALUE) {
-    read_end = nullptr;
+  const DWORD access = (inbound ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
+                       FILE_FLAG_FIRST_PIPE_INSTANCE;
+  ours = CreateNamedPipeW(name, access, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                          1, inbound ? 0 : 64 * 1024, inbound ? 64 * 1024 : 0, 0, nullptr);
+  if (ours == INVALID_HANDLE_VALUE) {
+    ours = nullptr;
     return false;
   }
   SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
-  write_end = CreateFileW(name, GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (write_end == INVALID_HANDLE_VALUE) {
-    write_end = nullptr;
+  childs = CreateFileW(name, inbound ? GENERIC_WRITE : GENERIC_READ, 0, &inherit, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL,
+                       nullptr);
+  if (childs == INVALID_HANDLE_VALUE) {
+    childs = nullptr;
     return false;
   }
   return true;
@@ -101,34 +106,118 @@ const char* KnownStatus(unsigned long code) {
   }
 }
 
+// One pipe the child writes (stdout, stderr), read overlapped. The buffer and OVERLAPPED live here, at a fixed
+// address, until the read is cancelled and finished (Close).
+struct ReadPipe {
+  HANDLE handle = nullptr;
+  HANDLE event = nullptr;  // manual reset; signalled when the pending read completed (or none is started yet)
+  OVERLAPPED overlapped{};
+  bool pending = false;
+  bool eof = false;
+  std::string partial;  // ReadOutput's bytes after the last line end
+  char buffer[64 * 1024];
+
+  bool Open(HANDLE ours) {
+    handle = ours;
+    // Signalled from the start: the first read call starts the first read. ReadFile resets it when a read begins.
+    event = CreateEventW(nullptr, TRUE, TRUE, nullptr);
+    overlapped.hEvent = event;
+    return event != nullptr;
+  }
+  // Hands what the pipe holds now to on_bytes, keeping one read pending; false at EOF.
+  bool Read(const std::function<void(std::string_view)>& on_bytes) {
+    if (handle == nullptr || eof) return false;
+    size_t total = 0;
+    while (total < kMaxReadPerCall) {
+      if (!pending) {
+        // Completes now or later; either way the event is set on completion and GetOverlappedResult reports it.
+        if (!ReadFile(handle, buffer, sizeof(buffer), nullptr, &overlapped) && GetLastError() != ERROR_IO_PENDING) {
+          eof = true;  // ERROR_BROKEN_PIPE: the child and every copy of its end are gone
+          return false;
+        }
+        pending = true;
+      }
+      DWORD got = 0;
+      if (!GetOverlappedResult(handle, &overlapped, &got, FALSE)) {
+        if (GetLastError() == ERROR_IO_INCOMPLETE) return true;  // nothing more now: the event is reset until then
+        pending = false;
+        eof = true;
+        return false;
+      }
+      pending = false;
+      total += got;
+      on_bytes(std::string_view(buffer, got));
+    }
+    return true;  // stopped at kMaxReadPerCall: the event stays set, the loop comes back
+  }
+  bool ReadLines(const std::function<void(std::string_view)>& on_line) {
+    const bool open = Read([&](std::string_view bytes) {
+      partial.append(bytes);
+      TakeLines(partial, false, on_line);
+    });
+    if (!open && eof) TakeLines(partial, true, on_line);
+    return open;
+  }
+  void Close() {
+    if (handle != nullptr && pending) {
+      DWORD ignored = 0;
+      CancelIoEx(handle, &overlapped);
+      GetOverlappedResult(handle, &overlapped, &ignored, TRUE);  // the buffer is free only once the read is done
+      pending = false;
+    }
+    for (HANDLE* h : {&handle, &event})
+      if (*h != nullptr) CloseHandle(std::exchange(*h, nullptr));
+  }
+  ~ReadPipe() { Close(); }
+};
+
+// The child's stdin, written overlapped: at most one write pending, its bytes kept here until it completes.
+struct WritePipe {
+  static constexpr size_t kMaxWrite = 64 * 1024;
+  HANDLE handle = nullptr;
+  HANDLE event = nullptr;  // manual reset; signalled while no write is pending (WriteStdin can take more)
+  OVERLAPPED overlapped{};
+  bool pending = false;
+  std::string buffer;
+
+  bool Open(HANDLE ours) {
+    handle = ours;
+    event = CreateEventW(nullptr, TRUE, TRUE, nullptr);
+    overlapped.hEvent = event;
+    return event != nullptr;
+  }
+  void Close() {
+    if (handle != nullptr && pending) {
+      DWORD ignored = 0;
+      CancelIoEx(handle, &overlapped);
+      GetOverlappedResult(handle, &overlapped, &ignored, TRUE);
+      pending = false;
+    }
+    for (HANDLE* h : {&handle, &event})
+      if (*h != nullptr) CloseHandle(std::exchange(*h, nullptr));
+  }
+  ~WritePipe() { Close(); }
+};
+
+bool ChildGone(DWORD error) {
+  return error == ERROR_BROKEN_PIPE || error == ERROR_NO_DATA || error == ERROR_PIPE_NOT_CONNECTED;
+}
+
 }  // namespace
 
-// The handles of one child. The overlapped read's buffer and OVERLAPPED live here, at a fixed address, until the
-// read is cancelled and finished (CloseOutput / the destructor).
+// The handles of one child.
 struct Child::Win32 {
   HANDLE process = nullptr;
   HANDLE job = nullptr;
-  HANDLE output = nullptr;       // our end of the output pipe
-  HANDLE output_event = nullptr;  // manual reset; signalled when the pending read completed
-  OVERLAPPED overlapped{};
-  bool read_pending = false;
-  bool output_eof = false;
-  std::string partial;
+  ReadPipe output;  // stdout (and stderr in kMergedOutput)
+  ReadPipe errors;  // kPipes: stderr
+  WritePipe input;  // kPipes: stdin
   std::string ctrl_break_error;
-  char buffer[64 * 1024];
 
-  void CloseOutput() {
-    if (output != nullptr && read_pending) {
-      DWORD ignored = 0;
-      CancelIoEx(output, &overlapped);
-      GetOverlappedResult(output, &overlapped, &ignored, TRUE);  // the buffer is free only once the read is done
-      read_pending = false;
-    }
-    for (HANDLE* h : {&output, &output_event})
-      if (*h != nullptr) CloseHandle(std::exchange(*h, nullptr));
-  }
   ~Win32() {
-    CloseOutput();
+    output.Close();
+    errors.Close();
+    input.Close();
     for (HANDLE h : {process, job})  // closing the job kills whatever is left in it (KILL_ON_JOB_CLOSE)
       if (h != nullptr) CloseHandle(h);
   }
@@ -149,9 +238,6 @@ std::string ExitStatus::ToString() const {
 
 Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return Status::InvalidArgument("no program to start");
-  if (spec.stdio == SpawnSpec::Stdio::kPipes)
-    return Status::FailedPrecondition("cannot start " + spec.argv[0] +
-                                      " with stdin/stdout/stderr pipes: not on Windows yet (docs/WINDOWS.md)");
   auto found = FindProgram(spec.argv[0], platform::ProcessEnvValue("PATH").value_or(""));
   if (!found) return Status::NotFound("cannot start " + spec.argv[0] + ": no such program (.exe)");
   auto command_line = QuoteWindowsCommandLine(spec.argv);
@@ -165,10 +251,21 @@ Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
   if (!SetInformationJobObject(h.job, JobObjectExtendedLimitInformation, &limits, sizeof(limits)))
     return LastErrorStatus("cannot make the job of " + name + " kill on close");
-  if (!OutputPipe(h.out_read, h.out_write)) return LastErrorStatus("cannot create the output pipe of " + name);
-  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
-  h.nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit, OPEN_EXISTING, 0, nullptr);
-  if (h.nul == INVALID_HANDLE_VALUE) return LastErrorStatus("cannot open NUL for the stdin of " + name);
+  const bool pipes = spec.stdio == SpawnSpec::Stdio::kPipes;
+  if (!MakePipe(true, h.out_read, h.out_write)) return LastErrorStatus("cannot create the output pipe of " + name);
+  if (pipes) {
+    if (!MakePipe(true, h.err_read, h.err_write)) return LastErrorStatus("cannot create the stderr pipe of " + name);
+    if (!MakePipe(false, h.in_write, h.in_read)) return LastErrorStatus("cannot create the stdin pipe of " + name);
+  } else {
+    SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+    h.nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit, OPEN_EXISTING, 0, nullptr);
+    if (h.nul == INVALID_HANDLE_VALUE) {
+      h.nul = nullptr;
+      return LastErrorStatus("cannot open NUL for the stdin of " + name);
+    }
+  }
+  // The child's stdin, stdout and stderr (stdout and stderr interleaved in one pipe for kMergedOutput).
+  const HANDLE child_in = pipes ? h.in_read : h.nul, child_out = h.out_write, child_err = pipes ? h.err_write : h.out_write;
 
   // Exactly these handles are inherited, whatever else is inheritable in this process right now.
   SIZE_T size = 0;
@@ -178,17 +275,18 @@ Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (!InitializeProcThreadAttributeList(attributes, 1, 0, &size))
     return LastErrorStatus("cannot prepare the start of " + name);
   h.attributes = attributes;
-  HANDLE inherited[2] = {h.nul, h.out_write};
-  if (!UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherited, sizeof(inherited),
-                                 nullptr, nullptr))
+  HANDLE inherited[3] = {child_in, child_out, child_err};
+  const size_t inherited_count = pipes ? 3 : 2;
+  if (!UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherited,
+                                 inherited_count * sizeof(HANDLE), nullptr, nullptr))
     return LastErrorStatus("cannot limit the handles " + name + " inherits");
 
   STARTUPINFOEXW startup{};
   startup.StartupInfo.cb = sizeof(startup);
   startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-  startup.StartupInfo.hStdInput = h.nul;
-  startup.StartupInfo.hStdOutput = h.out_write;  // stdout and stderr interleaved, as kMergedOutput says
-  startup.StartupInfo.hStdError = h.out_write;
+  startup.StartupInfo.hStdInput = child_in;
+  startup.StartupInfo.hStdOutput = child_out;
+  startup.StartupInfo.hStdError = child_err;
   startup.lpAttributeList = attributes;
   const std::wstring application = found->wstring();
   std::wstring line = platform::Widen(*command_line);  // CreateProcessW may write into it
@@ -223,12 +321,13 @@ Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   child->started_ = std::chrono::steady_clock::now();
   w.process = std::exchange(h.process, nullptr);
   w.job = std::exchange(h.job, nullptr);
-  w.output = std::exchange(h.out_read, nullptr);
-  // Signalled from the start: the first ReadOutput starts the first read. ReadFile resets it when a read begins.
-  w.output_event = CreateEventW(nullptr, TRUE, TRUE, nullptr);
-  if (w.output_event == nullptr) return LastErrorStatus("cannot create the output event of " + name);
-  w.overlapped.hEvent = w.output_event;
-  return child;  // h closes the thread handle, the child's pipe end and NUL: the child holds its own copies
+  bool events = w.output.Open(std::exchange(h.out_read, nullptr));
+  if (pipes) {
+    events = w.errors.Open(std::exchange(h.err_read, nullptr)) && events;
+    events = w.input.Open(std::exchange(h.in_write, nullptr)) && events;
+  }
+  if (!events) return LastErrorStatus("cannot create the pipe events of " + name);  // ~Child ends it
+  return child;  // h closes the thread handle, the child's pipe ends and NUL: the child holds its own copies
 }
 
 Child::~Child() {
@@ -236,48 +335,52 @@ Child::~Child() {
 }  // ~Win32 closes the job too: anything the child started and left behind goes with it
 
 WaitHandle Child::exit_handle() const { return win32_->process; }
-WaitHandle Child::output_handle() const { return win32_->output_event; }
+WaitHandle Child::output_handle() const { return win32_->output.handle ? win32_->output.event : kNoWaitHandle; }
+WaitHandle Child::error_handle() const { return win32_->errors.handle ? win32_->errors.event : kNoWaitHandle; }
+WaitHandle Child::input_handle() const { return win32_->input.handle ? win32_->input.event : kNoWaitHandle; }
 const std::string& Child::ctrl_break_error() const { return win32_->ctrl_break_error; }
 
-bool Child::ReadOutput(const std::function<void(std::string_view)>& on_line) {
-  Win32& w = *win32_;
-  if (w.output == nullptr || w.output_eof) return false;
-  size_t total = 0;
-  while (total < kMaxReadPerCall) {
-    if (!w.read_pending) {
-      // Completes now or later; either way the event is set on completion and GetOverlappedResult reports it.
-      if (!ReadFile(w.output, w.buffer, sizeof(w.buffer), nullptr, &w.overlapped) &&
-          GetLastError() != ERROR_IO_PENDING) {
-        w.output_eof = true;  // ERROR_BROKEN_PIPE: the child and every copy of its end are gone
-        break;
-      }
-      w.read_pending = true;
+bool Child::ReadOutput(const std::function<void(std::string_view)>& on_line) { return win32_->output.ReadLines(on_line); }
+bool Child::ReadOutputBytes(const std::function<void(std::string_view)>& on_bytes) {
+  return win32_->output.Read(on_bytes);
+}
+void Child::CloseOutput() { win32_->output.Close(); }
+bool Child::ReadErrors(const std::function<void(std::string_view)>& on_line) { return win32_->errors.ReadLines(on_line); }
+bool Child::ReadErrorBytes(const std::function<void(std::string_view)>& on_bytes) {
+  return win32_->errors.Read(on_bytes);
+}
+void Child::CloseErrors() { win32_->errors.Close(); }
+
+Result<size_t> Child::WriteStdin(std::string_view data) {
+  WritePipe& in = win32_->input;
+  if (in.handle == nullptr)
+    return Status::FailedPrecondition("this process has no stdin pipe (spawn it with Stdio::kPipes)");
+  const std::string who = "PID " + std::to_string(pid_);
+  if (in.pending) {  // the bytes taken last time: still on their way, or refused because the child went away
+    DWORD written = 0;
+    if (!GetOverlappedResult(in.handle, &in.overlapped, &written, FALSE)) {
+      const DWORD error = GetLastError();
+      if (error == ERROR_IO_INCOMPLETE) return size_t{0};
+      in.pending = false;
+      if (ChildGone(error)) return Status::Unavailable(who + " closed its stdin or exited");
+      return Status::IoError("write to " + who + "'s stdin: " + platform::ErrorText(error));
     }
-    DWORD got = 0;
-    if (!GetOverlappedResult(w.output, &w.overlapped, &got, FALSE)) {
-      if (GetLastError() == ERROR_IO_INCOMPLETE) return true;  // nothing more now: the event is reset until then
-      w.read_pending = false;
-      w.output_eof = true;
-      break;
-    }
-    w.read_pending = false;
-    w.partial.append(w.buffer, got);
-    total += got;
-    TakeLines(w.partial, false, on_line);
+    in.pending = false;
   }
-  if (!w.output_eof) return true;  // stopped at kMaxReadPerCall: the event stays set, the loop comes back
-  TakeLines(w.partial, true, on_line);
-  return false;
+  if (data.empty()) return size_t{0};
+  in.buffer.assign(data.substr(0, WritePipe::kMaxWrite));
+  if (!WriteFile(in.handle, in.buffer.data(), static_cast<DWORD>(in.buffer.size()), nullptr, &in.overlapped)) {
+    const DWORD error = GetLastError();
+    if (error != ERROR_IO_PENDING) {
+      if (ChildGone(error)) return Status::Unavailable(who + " closed its stdin or exited");
+      return Status::IoError("write to " + who + "'s stdin: " + platform::ErrorText(error));
+    }
+    in.pending = true;  // the pipe is full: the child takes the rest when it reads; the event is set then
+  }
+  return in.buffer.size();
 }
 
-void Child::CloseOutput() { win32_->CloseOutput(); }
-bool Child::ReadErrors(const std::function<void(std::string_view)>&) { return false; }  // kMergedOutput only
-void Child::CloseErrors() {}
-
-Result<size_t> Child::WriteStdin(std::string_view) {
-  return Status::FailedPrecondition("this process has no stdin pipe (not on Windows yet)");
-}
-void Child::CloseStdin() {}
+void Child::CloseStdin() { win32_->input.Close(); }
 
 std::optional<ExitStatus> Child::TryReap() {
   if (exit_) return exit_;

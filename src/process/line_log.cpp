@@ -1,9 +1,10 @@
-#include <fcntl.h>
-#include <unistd.h>
+// process/process.h's LineLog: the ring and the file's rotation; opening and writing the file is per system
+// (log_file.h).
+#include <algorithm>
+#include <system_error>
+#include <utility>
 
-#include <cerrno>
-#include <cstring>
-
+#include "process/log_file.h"
 #include "process/process.h"
 
 namespace llmdesk::process {
@@ -11,10 +12,8 @@ namespace {
 
 // The ring's line when the file cannot be opened: whoever reads the log (llmdesk logs, the API, the desktop app)
 // learns why the file stays empty instead of finding nothing.
-std::string NotWrittenLine(const std::filesystem::path& file, int error) {
-  std::string line = "llmdesk: the log file " + file.string() + " is not written (" + std::strerror(error) + ")";
-  if (error == ELOOP) line += ": it is a symbolic link, and llmdesk never writes through one; remove it";
-  return line;
+std::string NotWrittenLine(const std::filesystem::path& file, const std::string& why) {
+  return "llmdesk: the log file " + file.string() + " is not written (" + why + ")";
 }
 
 }  // namespace
@@ -24,16 +23,17 @@ LineLog::LineLog(size_t max_lines, std::filesystem::path file, size_t max_file_b
   if (file_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
-  const int fd = open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-  const int open_error = errno;
-  fd_.reset(fd);
-  if (fd_.valid()) {
+  std::string why;
+  file_handle_ = OpenLogFile(file_, /*truncate=*/false, why);
+  if (file_handle_ != -1) {
     auto size = std::filesystem::file_size(file_, ec);
     file_bytes_ = ec ? 0 : static_cast<size_t>(size);
   } else {
-    ring_.push_back(NotWrittenLine(file_, open_error));
+    ring_.push_back(NotWrittenLine(file_, why));
   }
 }
+
+LineLog::~LineLog() { CloseLogFile(file_handle_); }
 
 void LineLog::Add(std::string line) {
   std::lock_guard lock(mu_);
@@ -50,22 +50,21 @@ std::vector<std::string> LineLog::Tail(size_t lines) const {
 
 // Called with mu_ held. A log file that cannot be written never stops the ring (or the engine).
 void LineLog::WriteToFile(const std::string& line) {
-  if (!fd_.valid()) return;
+  if (file_handle_ == -1) return;
   if (file_bytes_ + line.size() + 1 > max_file_bytes_ && file_bytes_ > 0) {
+    // Closed first: Windows renames no file that is open without FILE_SHARE_DELETE (ours shares it; a reader's may not).
+    CloseLogFile(std::exchange(file_handle_, -1));
     std::error_code ec;
     std::filesystem::rename(file_, file_.string() + ".1", ec);
-    const int fd = open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    const int open_error = errno;
-    fd_.reset(fd);
+    std::string why;
+    file_handle_ = OpenLogFile(file_, /*truncate=*/true, why);
     file_bytes_ = 0;
-    if (!fd_.valid()) {
-      ring_.push_back(NotWrittenLine(file_, open_error));
+    if (file_handle_ == -1) {
+      ring_.push_back(NotWrittenLine(file_, why));
       return;
     }
   }
-  std::string record = line + "\n";
-  ssize_t n = write(fd_.get(), record.data(), record.size());
-  if (n > 0) file_bytes_ += static_cast<size_t>(n);
+  file_bytes_ += WriteLogFile(file_handle_, line + "\n");
 }
 
 }  // namespace llmdesk::process

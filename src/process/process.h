@@ -17,7 +17,10 @@
 //    Terminate only sends signals and records when SIGKILL is due; the owner's event loop calls KillIfOverdue at NextDeadline().
 //  - The destructor of a still-running Child SIGKILLs its group and reaps it (the kernel completes a
 //    SIGKILL promptly; this is the last-resort path — owners normally Terminate and wait for the pidfd).
-//  Not thread-safe: one owner thread uses a Child.
+//  Not thread-safe: one owner thread uses a Child (or several, serialised by the owner's lock: the stdio MCP client).
+//  kPipes on Windows: three overlapped named pipes; stdin is written overlapped, so WriteStdin never blocks: it hands
+//  at most 64 KiB to one pending write at a time and says 0 while that one is pending (input_handle() is then
+//  signalled when it completes), as a full pipe does on POSIX.
 //  One interface, chosen at build time (docs/WINDOWS.md): child.cpp is the POSIX side described above;
 //  child_win32.cpp the Windows side — CreateProcessW with the argv quoted by command_line.h (never `cmd /c`),
 //  each child in its own Job Object with KILL_ON_JOB_CLOSE (what PDEATHSIG is on Linux: the child dies with
@@ -33,6 +36,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -93,13 +97,12 @@ class LineLog {
   // `file` empty = ring only. The file is appended to; when it passes max_file_bytes it is renamed to
   // FILE.1 (replacing an older one) and a new FILE is started. It is opened O_NOFOLLOW, 0600: a file that cannot
   // be opened (a planted symlink) is never written, and the ring's first line says so and why.
-  // Windows: the same, with a reparse point (symbolic link, junction) refused and FILE.1 by MoveFileExW.
+  // Windows: the same, through CreateFileW; a file that is a reparse point (a symbolic link or junction) is refused
+  // as a planted symlink is on POSIX, and the file is created with the folder's (the user's profile's) permissions.
   explicit LineLog(size_t max_lines, std::filesystem::path file = {}, size_t max_file_bytes = 4 << 20);
+  ~LineLog();
   LineLog(const LineLog&) = delete;
   LineLog& operator=(const LineLog&) = delete;
-#if defined(_WIN32)
-  ~LineLog();  // closes the file handle (line_log_win32.cpp)
-#endif
 
   void Add(std::string line);
   std::vector<std::string> Tail(size_t lines) const;  // oldest first
@@ -113,11 +116,7 @@ class LineLog {
   const size_t max_file_bytes_;
   mutable std::mutex mu_;
   std::deque<std::string> ring_;
-#if defined(_WIN32)
-  void* file_handle_ = nullptr;  // line_log_win32.cpp: CreateFileW(FILE_APPEND_DATA), never through a reparse point
-#else
-  UniqueFd fd_;
-#endif
+  intptr_t file_handle_ = -1;  // the open file: an fd on POSIX, a HANDLE on Windows (line_log_file_*.cpp); -1: none
   size_t file_bytes_ = 0;
 };
 
@@ -147,7 +146,6 @@ struct ExitStatus {
 class Child {
  public:
   // NotFound when the program does not exist or is not executable; IoError for pipe/fork failures.
-  // Windows: FailedPrecondition for Stdio::kPipes (no stdin pipe there yet: the stdio MCP client comes later).
   static Result<std::unique_ptr<Child>> Spawn(const SpawnSpec& spec);
   ~Child();
   Child(const Child&) = delete;
@@ -160,6 +158,11 @@ class Child {
   WaitHandle exit_handle() const;
   WaitHandle output_handle() const;
   bool output_open() const { return output_handle() != kNoWaitHandle; }
+  // kPipes: error_handle() is ready when ReadErrors/ReadErrorBytes has something to do (kNoWaitHandle after
+  // CloseErrors()); input_handle() is ready when WriteStdin can take more (POSIX: stdin_fd(), wait for it to be
+  // *writable*; Windows: the event of the pending write) — kNoWaitHandle after CloseStdin(). process/wait.h waits on them.
+  WaitHandle error_handle() const;
+  WaitHandle input_handle() const;
 #if !defined(_WIN32)
   int pidfd() const { return pidfd_.get(); }       // readable when the process has exited
   int output_fd() const { return output_pipe_.fd.get(); }  // stdout(+stderr if merged); -1 after CloseOutput()
@@ -182,17 +185,24 @@ class Child {
   // The owner may instead read() output_fd() itself (it is non-blocking), e.g. for JSON-RPC messages
   // longer than the 16 KiB a line is cut at here.
   bool ReadOutput(const std::function<void(std::string_view)>& on_line);
+  // The same without splitting: on_bytes gets the bytes as they came (in chunks of any size), for protocols whose
+  // messages are longer than a line here may be (JSON-RPC over stdio). One pipe is read either way, never both.
+  bool ReadOutputBytes(const std::function<void(std::string_view)>& on_bytes);
   void CloseOutput();
   // kPipes: the same for stderr (the child's log lines). False at once in kMergedOutput mode.
   bool ReadErrors(const std::function<void(std::string_view)>& on_line);
+  bool ReadErrorBytes(const std::function<void(std::string_view)>& on_bytes);
   void CloseErrors();
 
   // kPipes: writes what the pipe takes now (non-blocking) and returns how many bytes that was — 0 when
   // the pipe is full (poll stdin_fd() for POLLOUT, then write the rest). Unavailable once the child has
   // closed its stdin or exited; never a SIGPIPE (WriteNoSigpipe). FailedPrecondition without a stdin
   // pipe (kMergedOutput, or after CloseStdin()).
+  // Windows: the bytes taken are in a pending overlapped write (at most 64 KiB); 0 while it is pending (wait on
+  // input_handle()). A write the child never completes because it exited is reported by the next call.
   Result<size_t> WriteStdin(std::string_view data);
-  void CloseStdin();  // the child reads EOF
+  // The child reads EOF. Windows: a write still pending (the child has not read it) is cancelled first.
+  void CloseStdin();
 
   // Reaps the process if it has exited (WNOHANG; Windows: the process handle is signalled). Returns its status
   // once reaped.
@@ -226,6 +236,7 @@ class Child {
     bool eof = false;
   };
   static bool ReadLines(LinePipe& pipe, const std::function<void(std::string_view)>& on_line);
+  static bool ReadChunks(LinePipe& pipe, const std::function<void(std::string_view)>& on_bytes);
 
   pid_t pid_ = -1;
   UniqueFd pidfd_;

@@ -121,5 +121,30 @@ TEST_F(McpHostCli, ImportThenListConnectsTheImportedServer) {
   EXPECT_EQ(list.exit_code, 0) << list.err;
 }
 
+// `mcp call` (the command the Windows build tests its stdio MCP client with, tests/windows/mcp_stdio_under_wine.sh):
+// one tools/call on a configured stdio server, its answer on stdout; a tool error and an unknown server are errors.
+TEST_F(McpHostCli, McpCallCallsOneToolOfAStdioServer) {
+  config_ = dir_.Write("llm_backends.yaml", Listeners() + "mcp_servers:\n  calc: {command: " +
+                                                BinPath("llmdesk").string() + ", args: [mcp-stdio]}\n");
+  auto call = Llmdesk({"mcp", "call", "calc", "calculator", R"({"expression": "2+2"})"});
+  EXPECT_EQ(call.exit_code, 0) << call.out << call.err;
+  EXPECT_EQ(call.out, "4\n") << call.err;
+
+  auto json = Llmdesk({"mcp", "call", "--json", "calc", "calculator", R"({"expression": "6*7"})"});
+  EXPECT_EQ(Json::parse(json.out, nullptr, false)["content"][0]["text"], "42") << json.out << json.err;
+
+  auto tool_error = Llmdesk({"mcp", "call", "calc", "calculator", R"({"expression": "2+"})"});
+  EXPECT_EQ(tool_error.exit_code, 1) << tool_error.out;
+  EXPECT_EQ(tool_error.out, "");
+  EXPECT_FALSE(tool_error.err.empty());
+
+  auto unknown = Llmdesk({"mcp", "call", "nope", "calculator"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("no MCP server named 'nope' under mcp_servers: (configured: calc)"));
+  auto not_object = Llmdesk({"mcp", "call", "calc", "calculator", "[1]"});
+  EXPECT_EQ(not_object.exit_code, 2);
+  EXPECT_THAT(not_object.err, HasSubstr("ARGUMENTS must be a JSON object"));
+}
+
 }  // namespace
 }  // namespace llmdesk::test
