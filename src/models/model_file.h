@@ -54,8 +54,9 @@ class ModelFile {
   std::unique_ptr<Handle> handle_;
 };
 
-// Renames `from` over `to` (replacing it) so a reader sees the old file or the new one, never half of one; then makes
-// the rename durable (POSIX: fsync of the folder; Windows: MOVEFILE_WRITE_THROUGH). IoError naming both.
-Status ReplaceFile(const std::filesystem::path& from, const std::filesystem::path& to);
+// Renames `from` over `to` (replacing it) so a reader sees the old file or the new one, never half of one; then
+// makes the rename durable (POSIX: fsync of the folder; Windows: MOVEFILE_WRITE_THROUGH). IoError naming both.
+// (Not called ReplaceFile: windows.h makes that name a macro.)
+Status MoveIntoPlace(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace llmdesk::models

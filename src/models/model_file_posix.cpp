@@ -89,7 +89,7 @@ Status ModelFile::Sync() {
   return Status::Ok();
 }
 
-Status ReplaceFile(const std::filesystem::path& from, const std::filesystem::path& to) {
+Status MoveIntoPlace(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (::rename(from.c_str(), to.c_str()) != 0)
     return Status::IoError("cannot rename " + from.string() + " to " + to.string() + ": " + std::strerror(errno));
   UniqueFd dir(::open(to.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -109,7 +109,7 @@ Status ModelFile::Sync() {
   return Status::Ok();
 }
 
-Status ReplaceFile(const std::filesystem::path& from, const std::filesystem::path& to) {
+Status MoveIntoPlace(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (!MoveFileExW(from.native().c_str(), to.native().c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
     return Status::IoError("cannot rename " + Utf8(from) + " to " + Utf8(to) + ": " +
                            platform::ErrorText(GetLastError()));

@@ -359,7 +359,7 @@ Result<PullResult> Pull(const ModelRef& ref, const PullOptions& o) {
   }
   if (Status s = part.file.Sync(); !s.ok()) return s;
   part.file.Close();
-  if (Status s = ReplaceFile(part.path, t.final_path); !s.ok()) return s;
+  if (Status s = MoveIntoPlace(part.path, t.final_path); !s.ok()) return s;
   result.sha256 = digest;
   result.verified = !t.sha256.empty();
   result.size = part.length;
