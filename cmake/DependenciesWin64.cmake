@@ -9,6 +9,7 @@ find_package(PkgConfig REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
+find_package(SQLiteCpp REQUIRED)  # and its SQLite3 (static): the history store (store/)
 pkg_check_modules(MUPARSER REQUIRED IMPORTED_TARGET muparser)
 # muparser.pc does not say the library is static; without MUPARSER_STATIC its header declares dllimport.
 set_property(TARGET PkgConfig::MUPARSER APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS MUPARSER_STATIC)

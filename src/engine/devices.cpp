@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "engine/engine_files.h"
+#include "platform/user_dirs.h"
 #include "process/process.h"
 
 namespace llmdesk::engine {
@@ -53,10 +55,10 @@ void SplitDescription(std::string_view text, Device& d) {
 
 Result<std::vector<Device>> ListOnce(const std::filesystem::path& llama_server,
                                      const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
-  auto run = process::RunCapture({llama_server.string(), "--list-devices"}, timeout, 256 * 1024, env);
+  auto run = process::RunCapture({platform::PathToUtf8(llama_server), "--list-devices"}, timeout, 256 * 1024, env);
   if (!run.ok()) return run.status();
   if (run->output.find("Available devices:") == std::string::npos)
-    return Status::Internal(llama_server.string() + " --list-devices printed no device list (exit " +
+    return Status::Internal(platform::PathToUtf8(llama_server) + " --list-devices printed no device list (exit " +
                             std::to_string(run->exit_code) + "): " + run->output.substr(0, 300));
   return ParseDeviceList(run->output);
 }
@@ -109,9 +111,9 @@ std::vector<std::string> BuiltBackends(const std::filesystem::path& llama_server
   auto dir = std::filesystem::canonical(llama_server, ec).parent_path();
   if (ec) return out;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string file = it->path().filename().string();
-    if (!file.starts_with("libggml-") || !file.ends_with(".so")) continue;
-    std::string name = file.substr(8, file.size() - 8 - 3);
+    auto module = BackendModuleName(platform::PathToUtf8(it->path().filename()));
+    if (!module) continue;
+    std::string name = std::move(*module);
     if (name == "base") continue;
     if (name.starts_with("cpu")) name = "cpu";  // libggml-cpu-haswell.so etc. (GGML_CPU_ALL_VARIANTS)
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);

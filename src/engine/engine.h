@@ -2,7 +2,8 @@
 //
 // Lookup order: engine.llama_server when it is an absolute path; else `llama-server` on PATH;
 // else the prefix scripts/setup builds (.deps/engine, found next to the build tree, or
-// $LLMDESK_ENGINE_PREFIX). A missing engine is NotFound with a message that says to run scripts/setup.
+// $LLMDESK_ENGINE_PREFIX). On Windows, before the prefixes: llama-server.exe beside llmdesk.exe (the zip's
+// layout; engine_files_win32.cpp). A missing engine is NotFound with a message that says to run scripts/setup.
 #pragma once
 
 #include <chrono>
@@ -16,7 +17,7 @@ namespace llmdesk::engine {
 
 struct Located {
   std::filesystem::path path;
-  std::string found_via;  // "config", "PATH", "setup prefix"
+  std::string found_via;  // "config", "PATH", "beside llmdesk" (Windows), "setup prefix"
 };
 
 Result<Located> LocateLlamaServer(const config::EngineConfig& engine, const config::GetEnv& env);

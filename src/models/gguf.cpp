@@ -4,14 +4,12 @@
 //   string = u64 length + bytes; array = u32 item type, u64 count, items.
 #include "models/gguf.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstring>
 #include <map>
 
-#include "common/unique_fd.h"
+#include "models/model_file.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::models {
 namespace {
@@ -76,18 +74,17 @@ class MemorySource : public Source {
   size_t pos_ = 0;
 };
 
-// Buffered reads from an fd; skips inside the buffer are free, longer ones seek.
+// Buffered reads from a file; skips inside the buffer are free, longer ones seek.
 class FileSource : public Source {
  public:
-  FileSource(int fd, uint64_t size) : Source(size), fd_(fd) {}
+  FileSource(ModelFile& file, uint64_t size) : Source(size), file_(file) {}
 
  private:
   bool Fill() {
-    ssize_t n;
-    do n = ::read(fd_, buffer_.data(), buffer_.size());
-    while (n < 0 && errno == EINTR);
+    long long n = file_.Read(buffer_.data(), buffer_.size());
     if (n <= 0) return false;
     begin_ = 0, end_ = static_cast<size_t>(n);
+    file_offset_ += static_cast<uint64_t>(n);
     return true;
   }
   bool ReadRaw(char* out, uint64_t n) override {
@@ -104,9 +101,11 @@ class FileSource : public Source {
     begin_ += in_buffer, n -= in_buffer;
     if (n == 0) return true;
     begin_ = end_ = 0;
-    return ::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) >= 0;
+    file_offset_ += n;
+    return file_.SeekTo(file_offset_);
   }
-  int fd_;
+  ModelFile& file_;
+  uint64_t file_offset_ = 0;  // where the file's position is: just after the buffered bytes
   std::array<char, 64 * 1024> buffer_{};
   size_t begin_ = 0, end_ = 0;
 };
@@ -302,21 +301,16 @@ Result<GgufInfo> ParseGgufHeader(std::string_view bytes) {
 }
 
 Result<GgufInfo> ReadGgufInfo(const std::filesystem::path& path, uint64_t max_header_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    int e = errno;
-    std::string why = std::strerror(e);
-    if (e == ENOENT) return Status::NotFound(path.string() + " does not exist");
-    return Status::IoError("cannot open " + path.string() + ": " + why);
-  }
-  off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  if (size < 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
-    return Status::IoError("cannot read " + path.string() + ": not a regular file");
-  FileSource in(fd.get(), std::min<uint64_t>(static_cast<uint64_t>(size), max_header_bytes));
+  auto file = ModelFile::OpenForReading(path);
+  if (!file.ok()) return file.status();
+  const std::string name = platform::PathToUtf8(path);
+  auto size = file->Size();
+  if (!size) return Status::IoError("cannot read " + name + ": not a regular file");
+  FileSource in(*file, std::min<uint64_t>(*size, max_header_bytes));
   auto info = Parse(in);
   if (!info.ok()) return Status(info.status().code() == Status::Code::kIoError
-                                    ? Status::IoError(path.string() + ": " + info.status().message())
-                                    : Status::InvalidArgument(path.string() + ": " + info.status().message()));
+                                    ? Status::IoError(name + ": " + info.status().message())
+                                    : Status::InvalidArgument(name + ": " + info.status().message()));
   return info;
 }
 

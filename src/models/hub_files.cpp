@@ -10,6 +10,7 @@
 #include "common/text.h"
 #include "models/library.h"
 #include "models/pull.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::models {
 namespace {
@@ -204,9 +205,9 @@ std::optional<std::string> HubToken(const config::GetEnv& env) {
   for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
     if (auto v = env(name); v && !v->empty()) return *v;
   std::filesystem::path file;
-  if (auto v = env("HF_TOKEN_PATH"); v && !v->empty()) file = *v;
-  else if (auto h = env("HF_HOME"); h && !h->empty()) file = std::filesystem::path(*h) / "token";
-  else if (auto home = env("HOME"); home && !home->empty()) file = std::filesystem::path(*home) / ".cache/huggingface/token";
+  if (auto v = env("HF_TOKEN_PATH"); v && !v->empty()) file = platform::PathFromUtf8(*v);
+  else if (auto h = env("HF_HOME"); h && !h->empty()) file = platform::PathFromUtf8(*h) / "token";
+  else if (auto home = platform::HomeDir(env); !home.empty()) file = home / ".cache" / "huggingface" / "token";
   if (file.empty()) return std::nullopt;
   std::ifstream in(file, std::ios::binary);
   std::string token(4096, '\0');  // a token is ~40 bytes; read a bounded prefix

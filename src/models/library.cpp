@@ -10,6 +10,7 @@
 #include "common/text.h"
 #include "models/hub_files.h"
 #include "models/pull.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::models {
 namespace {
@@ -19,14 +20,20 @@ constexpr int kMaxDepth = 8;
 constexpr size_t kMaxEntries = 10000;
 constexpr const char* kDemoFolder = "llmdesk-demo";
 
+// Paths from and to UTF-8 text (platform/user_dirs.h): on Windows never through the ANSI code page.
+std::string Utf8(const fs::path& p) { return platform::PathToUtf8(p); }
+
 fs::path EnvPath(const config::GetEnv& env, const char* name) {
   auto v = env(name);
-  return v && !v->empty() ? fs::path(*v) : fs::path();
+  return v && !v->empty() ? platform::PathFromUtf8(*v) : fs::path();
 }
+
+// $HOME on POSIX, %USERPROFILE% on Windows (where huggingface_hub keeps its ~/.cache too).
+fs::path Home(const config::GetEnv& env) { return platform::HomeDir(env); }
 
 fs::path CacheHome(const config::GetEnv& env) {
   if (auto p = EnvPath(env, "XDG_CACHE_HOME"); !p.empty()) return p;
-  if (auto h = EnvPath(env, "HOME"); !h.empty()) return h / ".cache";
+  if (auto h = Home(env); !h.empty()) return h / ".cache";
   return {};
 }
 
@@ -38,9 +45,9 @@ fs::path HfHubCache(const config::GetEnv& env) {
 }
 
 bool IsGgufName(const fs::path& p) {
-  std::string ext = p.extension().string();
+  std::string ext = Utf8(p.extension());
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".gguf" && p.filename().string().find("mmproj") == std::string::npos;
+  return ext == ".gguf" && Utf8(p.filename()).find("mmproj") == std::string::npos;
 }
 
 // Every GGUF under `root` (bounded walk); symlinked files are followed only when they stay inside root.
@@ -72,19 +79,19 @@ std::vector<fs::path> FindGgufs(const fs::path& root) {
 std::string HfCacheName(const fs::path& root, const fs::path& file) {
   auto rel = file.lexically_relative(root);
   auto first = rel.begin();
-  if (first == rel.end()) return rel.string();
-  std::string top = first->string();
-  if (top.rfind("models--", 0) != 0) return rel.string();
+  if (first == rel.end()) return Utf8(rel);
+  std::string top = Utf8(*first);
+  if (top.rfind("models--", 0) != 0) return Utf8(rel);
   std::string repo = top.substr(8);
   if (size_t sep = repo.find("--"); sep != std::string::npos) repo.replace(sep, 2, "/");
-  return repo + "/" + file.filename().string();
+  return repo + "/" + Utf8(file.filename());
 }
 
 LocalModel Describe(const ModelLocation& where, const fs::path& file) {
   LocalModel m;
   m.source = where.source;
   m.path = file;
-  m.name = where.source == "huggingface" ? HfCacheName(where.root, file) : file.lexically_relative(where.root).string();
+  m.name = where.source == "huggingface" ? HfCacheName(where.root, file) : Utf8(file.lexically_relative(where.root));
   std::error_code ec;
   m.size = fs::file_size(file, ec);
   m.demo = where.source == "library" && m.name.rfind(std::string(kDemoFolder) + "/", 0) == 0;
@@ -103,9 +110,7 @@ const char* RemoveHint(const std::string& source) {
 }  // namespace
 
 fs::path LibraryDir(const config::GetEnv& env) {
-  fs::path data = EnvPath(env, "XDG_DATA_HOME");
-  if (data.empty())
-    if (auto h = EnvPath(env, "HOME"); !h.empty()) data = h / ".local" / "share";
+  fs::path data = platform::UserDataDir(env);  // $XDG_DATA_HOME or ~/.local/share; Windows: %LOCALAPPDATA%
   return data.empty() ? fs::path() : data / "llmdesk" / "models";
 }
 
@@ -120,7 +125,7 @@ std::vector<ModelLocation> ModelLocations(const config::GetEnv& env) {
   if (llama.empty())
     if (auto c = CacheHome(env); !c.empty()) llama = c / "llama.cpp";
   add("llama.cpp", llama);
-  if (auto h = EnvPath(env, "HOME"); !h.empty()) add("lmstudio", h / ".lmstudio" / "models");
+  if (auto h = Home(env); !h.empty()) add("lmstudio", h / ".lmstudio" / "models");
   return out;
 }
 
@@ -140,7 +145,7 @@ std::vector<LocalModel> ListLocalModels(const config::GetEnv& env) {
 
 nlohmann::json ToJson(const LocalModel& m) {
   using nlohmann::json;
-  json j = {{"name", ValidUtf8(m.name)}, {"source", m.source}, {"path", ValidUtf8(m.path.string())}, {"size", m.size}};
+  json j = {{"name", ValidUtf8(m.name)}, {"source", m.source}, {"path", ValidUtf8(Utf8(m.path))}, {"size", m.size}};
   if (m.demo) j["label"] = kDemoLabel;
   j["demo"] = m.demo;
   if (m.info) {
@@ -176,7 +181,7 @@ std::optional<fs::path> FindLocalHfModel(const std::string& repo, const std::str
   auto pick = [&](const std::vector<fs::path>& files) -> std::optional<fs::path> {
     const std::string wanted = quant.empty() ? "Q4_K_M" : quant;
     for (const auto& f : files)
-      if (FileMatchesQuant(f.filename().string(), wanted)) return f;
+      if (FileMatchesQuant(Utf8(f.filename()), wanted)) return f;
     if (quant.empty() && files.size() == 1) return files.front();
     return std::nullopt;
   };
@@ -219,13 +224,13 @@ Result<fs::path> RemoveModel(const std::string& name, const config::GetEnv& env)
   }
   const LocalModel& m = *hits.front();
   if (m.source != "library")
-    return Status::FailedPrecondition(m.path.string() + " is not in llmdesk's library; " + RemoveHint(m.source));
+    return Status::FailedPrecondition(Utf8(m.path) + " is not in llmdesk's library; " + RemoveHint(m.source));
   std::error_code ec;
   if (!fs::remove(m.path, ec) || ec)
-    return Status::IoError("cannot remove " + m.path.string() + ": " + (ec ? ec.message() : "it vanished"));
+    return Status::IoError("cannot remove " + Utf8(m.path) + ": " + (ec ? ec.message() : "it vanished"));
   // Leave no empty owner/repo folders behind (never above the library).
   fs::path lib = LibraryDir(env);
-  for (fs::path dir = m.path.parent_path(); dir != lib && dir.string().size() > lib.string().size();
+  for (fs::path dir = m.path.parent_path(); dir != lib && dir.native().size() > lib.native().size();
        dir = dir.parent_path())
     if (!fs::remove(dir, ec)) break;  // not empty (or an error): stop
   return m.path;

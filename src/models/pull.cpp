@@ -1,11 +1,6 @@
 // Pull: resolve a reference, then download through a part file with resume, verify and rename (pull.h).
 #include "models/pull.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -14,11 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
-#include "common/unique_fd.h"
 #include "models/hub_files.h"
 #include "models/library.h"
+#include "models/model_file.h"
 #include "models/sha256.h"
 #include "net/http_client.h"
+#include "platform/files.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::models {
 namespace {
@@ -136,55 +133,51 @@ Result<Target> ResolveUrl(net::HttpClient& http, const ModelRef& ref, const Pull
   return t;
 }
 
-// The part file: its fd, its length so far and the hash of those bytes.
+// Paths in messages: UTF-8 on every platform (path::string() is the ANSI code page on Windows).
+std::string Utf8(const fs::path& p) { return platform::PathToUtf8(p); }
+
+// The part file: the open file, its length so far and the hash of those bytes.
 struct Part {
   fs::path path;
-  UniqueFd fd;
+  ModelFile file;
   uint64_t length = 0;
   Sha256 hash;
 
   Status Open() {
-    fd = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd.valid()) return Status::IoError("cannot write " + path.string() + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Status::IoError(path.string() + " is not a regular file");
-    length = static_cast<uint64_t>(st.st_size);
+    auto opened = ModelFile::OpenForWriting(path);
+    if (!opened.ok()) return opened.status();
+    file = std::move(*opened);
+    auto size = file.Size();
+    if (!size) return Status::IoError(Utf8(path) + " is not a regular file");
+    length = *size;
     std::string buffer(1 << 20, '\0');  // hash what an earlier pull left, so the digest covers the whole file
     for (uint64_t at = 0; at < length;) {
-      ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), static_cast<off_t>(at));
-      if (n <= 0) return Status::IoError("cannot read " + path.string() + ": " + std::strerror(errno));
+      long long n = file.Read(buffer.data(), static_cast<size_t>(std::min<uint64_t>(buffer.size(), length - at)));
+      if (n <= 0) return Status::IoError("cannot read " + Utf8(path) + ": " + (n == 0 ? "it got shorter" : "read failed"));
       hash.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
       at += static_cast<uint64_t>(n);
     }
-    ::lseek(fd.get(), 0, SEEK_END);
+    file.SeekTo(length);
     return Status::Ok();
   }
   Status Truncate() {
-    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
-      return Status::IoError("cannot truncate " + path.string() + ": " + std::strerror(errno));
+    if (!file.Truncate()) return Status::IoError("cannot truncate " + Utf8(path));
     length = 0;
     hash.Reset();
     return Status::Ok();
   }
   Status Append(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd.get(), data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        std::string kept = "; the " + Bytes(length) + " already fetched stay in " + path.string() +
-                           " and the next pull resumes from there";
-        if (e == ENOSPC || e == EDQUOT)
-          return Status::IoError("disk full: no space left in " + path.parent_path().string() + kept);
-        if (e == EFBIG)
-          return Status::IoError("disk full: the file size limit (ulimit -f) stops " + path.filename().string() + kept);
-        return Status::IoError("cannot write " + path.string() + ": " + std::strerror(e) + kept);
-      }
-      hash.Update(data.substr(0, static_cast<size_t>(n)));
-      length += static_cast<uint64_t>(n);
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::Ok();
+    auto wrote = file.Write(data);
+    hash.Update(data.substr(0, wrote.written));
+    length += wrote.written;
+    if (wrote.problem == ModelFile::WriteResult::Problem::kNone) return Status::Ok();
+    std::string kept = "; the " + Bytes(length) + " already fetched stay in " + Utf8(path) +
+                       " and the next pull resumes from there";
+    if (wrote.problem == ModelFile::WriteResult::Problem::kDiskFull)
+      return Status::IoError("disk full: no space left in " + Utf8(path.parent_path()) + kept);
+    if (wrote.problem == ModelFile::WriteResult::Problem::kFileSizeLimit)
+      return Status::IoError("disk full: the file size limit (ulimit -f) stops " + Utf8(path.filename()) + kept);
+    return Status::IoError("cannot write " + Utf8(path) + ": " + wrote.why + kept);
   }
 };
 
@@ -199,12 +192,11 @@ std::optional<uint64_t> RangeStart(const std::string& content_range) {
 }
 
 Status CheckFreeSpace(const fs::path& dir, uint64_t needed) {
-  struct statvfs vfs {};
-  if (needed == 0 || ::statvfs(dir.c_str(), &vfs) != 0) return Status::Ok();
-  uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-  if (free_bytes >= needed) return Status::Ok();
-  return Status::IoError("disk full: " + Bytes(needed) + " are needed in " + dir.string() + " but only " +
-                         Bytes(free_bytes) + " are free; free some space and run the pull again");
+  if (needed == 0) return Status::Ok();
+  auto free_bytes = platform::FreeDiskBytes(dir);  // statvfs; GetDiskFreeSpaceExW on Windows
+  if (!free_bytes || *free_bytes >= needed) return Status::Ok();
+  return Status::IoError("disk full: " + Bytes(needed) + " are needed in " + Utf8(dir) + " but only " +
+                         Bytes(*free_bytes) + " are free; free some space and run the pull again");
 }
 
 // One GET of the rest of the file into `part`. Sets `complete` when the file is whole.
@@ -224,7 +216,7 @@ struct DownloadState {
     auto now = Clock::now();
     if (!force && now - last_report < o.progress_interval) return;
     last_report = now;
-    PullProgress p{.stage = stage, .file = target.final_path.filename().string(), .done = part.length,
+    PullProgress p{.stage = stage, .file = Utf8(target.final_path.filename()), .done = part.length,
                    .total = total, .resumed_from = resumed_from};
     double seconds = std::chrono::duration<double>(now - started).count();
     if (seconds > 0) p.bytes_per_second = static_cast<double>(transferred_here) / seconds;
@@ -297,15 +289,9 @@ AttemptEnd Attempt(net::HttpClient& http, DownloadState& st, Status& error) {
   std::string why = s.ok() ? "the connection closed after " + Bytes(part.length) + " of " + Bytes(st.total)
                            : s.message();
   error = Status::Unavailable("network failure while downloading " + st.target.what + ": " + why + "; " +
-                              Bytes(part.length) + " are kept in " + part.path.string() +
+                              Bytes(part.length) + " are kept in " + Utf8(part.path) +
                               " and the next pull resumes from there");
   return received > 0 ? AttemptEnd::kRetry : AttemptEnd::kFailed;
-}
-
-Status SyncDirectory(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.valid()) ::fsync(fd.get());
-  return Status::Ok();
 }
 
 }  // namespace
@@ -333,7 +319,7 @@ Result<PullResult> Pull(const ModelRef& ref, const PullOptions& o) {
   result.sha256 = t.sha256;
   std::error_code ec;
   fs::create_directories(t.final_path.parent_path(), ec);
-  if (ec) return Status::IoError("cannot create " + t.final_path.parent_path().string() + ": " + ec.message());
+  if (ec) return Status::IoError("cannot create " + Utf8(t.final_path.parent_path()) + ": " + ec.message());
   if (auto size = fs::file_size(t.final_path, ec); !ec && (t.size == 0 || size == t.size)) {
     result.already_present = true;
     result.size = size;
@@ -365,19 +351,15 @@ Result<PullResult> Pull(const ModelRef& ref, const PullOptions& o) {
     return Status::IoError(t.what + ": got " + std::to_string(part.length) + " bytes, expected " + std::to_string(st.total));
   const std::string digest = part.hash.HexDigest();
   if (!t.sha256.empty() && digest != t.sha256) {
-    part.fd.reset();
+    part.file.Close();
     fs::remove(part.path, ec);
     return Status::IoError("checksum mismatch for " + t.what + ": the hub publishes SHA-256 " + t.sha256 +
                            ", the download has " + digest + "; the file was removed — run the pull again (if it "
                            "repeats, the file host or a proxy is serving a damaged file)");
   }
-  if (::fsync(part.fd.get()) != 0)
-    return Status::IoError("cannot write " + part.path.string() + ": " + std::strerror(errno));
-  part.fd.reset();
-  if (::rename(part.path.c_str(), t.final_path.c_str()) != 0)
-    return Status::IoError("cannot rename " + part.path.string() + " to " + t.final_path.string() + ": " +
-                           std::strerror(errno));
-  SyncDirectory(t.final_path.parent_path());
+  if (Status s = part.file.Sync(); !s.ok()) return s;
+  part.file.Close();
+  if (Status s = MoveIntoPlace(part.path, t.final_path); !s.ok()) return s;
   result.sha256 = digest;
   result.verified = !t.sha256.empty();
   result.size = part.length;

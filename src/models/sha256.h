@@ -1,4 +1,5 @@
-// models/sha256.h — incremental SHA-256 (OpenSSL's libcrypto), what the hub publishes for LFS files.
+// models/sha256.h — incremental SHA-256, what the hub publishes for LFS files: OpenSSL's libcrypto (sha256.cpp);
+// on Windows CNG (sha256_win32.cpp).
 // Private to models/. One object per stream; not thread-safe.
 #pragma once
 

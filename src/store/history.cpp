@@ -2,20 +2,17 @@
 // at every public entry point (see history.h for the contract).
 #include "store/history.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
+#include <iterator>
 #include <mutex>
-#include <sstream>
+#include <stdexcept>
+
+#include "platform/user_dirs.h"
+#include "store/files.h"
 
 namespace llmdesk::store {
 namespace {
@@ -67,88 +64,31 @@ MessageRecord::Status StatusFrom(const std::string& s) {
   return MessageRecord::Status::kComplete;
 }
 
-// "pid:start-time" of a live process (the start time from /proc/PID/stat, so a reused pid does not match),
-// or "" when there is no such process.
-std::string ProcessIdentity(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return "";
-  const size_t close = line.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return "";
-  std::istringstream fields(line.substr(close + 1));
-  std::string field;
-  for (int k = 3; k <= 22 && fields >> field; ++k)
-    if (k == 22) return std::to_string(pid) + ":" + field;
-  return "";
-}
-
 // Whether the writer recorded as "pid:start-time" is still running.
 bool WriterAlive(const std::string& writer) {
   const size_t colon = writer.find(':');
   if (colon == std::string::npos || colon == 0 || colon > 9) return false;
   const std::string pid = writer.substr(0, colon);
   if (pid.find_first_not_of("0123456789") != std::string::npos) return false;
-  return ProcessIdentity(static_cast<pid_t>(std::stol(pid))) == writer;
+  return ProcessIdentity(std::stoll(pid)) == writer;
 }
+
+// Paths in messages and for SQLite (which takes UTF-8 file names on every platform): never path::string(), which
+// is the ANSI code page on Windows.
+std::string Utf8(const std::filesystem::path& p) { return platform::PathToUtf8(p); }
 
 // The Status for a failed SQLite call, with what to do about it.
 Status FromSqlite(const std::filesystem::path& file, const std::string& what, int code, const std::string& message) {
   const int primary = code & 0xff;
   if (primary == SQLITE_FULL)
-    return Status::IoError("the disk is full: cannot " + what + " in " + file.string() +
+    return Status::IoError("the disk is full: cannot " + what + " in " + Utf8(file) +
                            "; free some space (what was saved before is intact)");
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
-    return Status::IoError(file.string() + " is not a readable llmdesk history database (" + message +
+    return Status::IoError(Utf8(file) + " is not a readable llmdesk history database (" + message +
                            "); move it away and llmdesk starts a new one");
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-    return Status::Unavailable("the history database " + file.string() + " is busy (" + message + "); try again");
-  return Status::IoError("cannot " + what + " in " + file.string() + ": " + message);
-}
-
-// A directory we own, 0700, not a symlink (created when missing, with each missing parent 0700 too: the XDG
-// spec asks that of $XDG_DATA_HOME, and create_directories would leave $XDG_DATA_HOME/llmdesk 0755 meanwhile).
-Status PrepareDirectory(const std::filesystem::path& dir) {
-  std::filesystem::path at;
-  for (const auto& part : dir) {
-    at /= part;
-    if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
-      return Status::IoError("cannot create " + at.string() + ": " + std::strerror(errno));
-  }
-  struct stat st{};
-  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Status::PermissionDenied(dir.string() + " is not a directory (a symlink?); remove it or choose another place");
-  if (st.st_uid != geteuid())
-    return Status::PermissionDenied(dir.string() + " belongs to another user; llmdesk keeps history only in its own directory");
-  if ((st.st_mode & 0077) != 0 && chmod(dir.c_str(), 0700) != 0)
-    return Status::PermissionDenied("cannot make " + dir.string() + " private (chmod 700)");
-  return Status::Ok();
-}
-
-// Creates the file 0600 (SQLite would use the umask) and refuses a symlink in its place.
-Status PrepareFile(const std::filesystem::path& file) {
-  int fd = open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return Status::PermissionDenied("cannot open " + file.string() + " (" + std::strerror(errno) +
-                                    "); it must be a regular file, not a symlink");
-  struct stat st{};
-  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  close(fd);
-  if (!regular) return Status::PermissionDenied(file.string() + " is not a regular file");
-  return Status::Ok();
-}
-
-// SQLite opens FILE-wal, FILE-shm (and FILE-journal) beside the database. One planted as a symlink is refused here
-// with a message that says so (SQLite itself replaces a WAL symlink but fails on -shm with only "unable to open
-// database file").
-Status RefuseCompanionSymlinks(const std::filesystem::path& file) {
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-    const std::string companion = file.string() + suffix;
-    struct stat st{};
-    if (lstat(companion.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
-      return Status::PermissionDenied(companion + " is a symbolic link; llmdesk never opens its database files through one: "
-                                      "remove it");
-  }
-  return Status::Ok();
+    return Status::Unavailable("the history database " + Utf8(file) + " is busy (" + message + "); try again");
+  return Status::IoError("cannot " + what + " in " + Utf8(file) + ": " + message);
 }
 
 }  // namespace
@@ -249,10 +189,9 @@ History::History(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 History::~History() = default;
 
 std::filesystem::path History::DefaultPath() {
-  if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
-    return std::filesystem::path(data) / "llmdesk" / "history.db";
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home && *home ? home : "/tmp") / ".local" / "share" / "llmdesk" / "history.db";
+  auto data = platform::UserDataDir(platform::ProcessEnvValue);  // $XDG_DATA_HOME or ~/.local/share; %LOCALAPPDATA%
+  if (data.empty()) data = platform::PathFromUtf8("/tmp/.local/share");  // no home at all: as before the seam
+  return data / "llmdesk" / "history.db";
 }
 
 const std::filesystem::path& History::path() const { return impl_->file; }
@@ -264,7 +203,7 @@ Result<std::unique_ptr<History>> History::Open(const std::filesystem::path& file
   auto impl = std::make_unique<Impl>();
   impl->file = file;
   Status opened = impl->Run("open the history", [&]() -> Status {
-    impl->db = std::make_unique<SQLite::Database>(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    impl->db = std::make_unique<SQLite::Database>(Utf8(file), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     impl->db->setBusyTimeout(5000);
     impl->db->exec("PRAGMA journal_mode = WAL");
     impl->db->exec("PRAGMA synchronous = NORMAL");  // WAL + NORMAL: durable across a crash of llmdesk
@@ -330,7 +269,7 @@ Result<int64_t> History::BeginMessage(int64_t conversation, const std::string& r
     q.bind(1, conversation);
     q.bind(2, role);
     q.bind(3, NowMs());
-    q.bind(4, ProcessIdentity(getpid()));
+    q.bind(4, ProcessIdentity(CurrentProcessId()));
     q.exec();
     return impl_->db->getLastInsertRowid();
   });

@@ -1,8 +1,8 @@
 // store/history.h — chat history: conversations, messages, tool calls and their results in SQLite.
 //
 // What it does
-//  - One SQLite database (default $XDG_DATA_HOME/llmdesk/history.db, i.e. ~/.local/share/llmdesk/history.db)
-//    in WAL mode, opened through SQLiteCpp. The schema is versioned (PRAGMA user_version) and migrated
+//  - One SQLite database (default $XDG_DATA_HOME/llmdesk/history.db, i.e. ~/.local/share/llmdesk/history.db;
+//    on Windows %LOCALAPPDATA%\llmdesk\history.db, any path UTF-8 in and UTF-16 at the API) in WAL mode, opened through SQLiteCpp. The schema is versioned (PRAGMA user_version) and migrated
 //    forward on Open; a database from a newer llmdesk is refused rather than damaged.
 //  - Every write is its own committed transaction: a message is committed as soon as it is complete, and a
 //    streamed answer is committed as it grows (BeginMessage / UpdateMessage / FinishMessage), so a kill -9
@@ -10,7 +10,8 @@
 //    (pid and process start time); once that process is gone, the next Open, List or Get marks the message
 //    "incomplete" (a message another live process is streaming is left alone).
 //  - Files are created 0600 in a 0700 directory; a database path that is a symlink is refused, and so is a
-//    -wal, -shm or -journal beside it.
+//    -wal, -shm or -journal beside it. Windows: a symbolic link or junction (reparse point) is refused the same
+//    way; access is what the user's profile folder grants (store/files.h).
 //
 // Errors are values: SQLite's exceptions never leave this component. A full disk is IoError("the disk is
 // full ..."); a database that is not SQLite or is corrupt is IoError naming the file and what to do.
@@ -74,7 +75,8 @@ class History {
   // Opens (creating it, its directory, and the schema if needed) and migrates. Marks messages left
   // "streaming" by a dead writer as "incomplete".
   static Result<std::unique_ptr<History>> Open(const std::filesystem::path& file);
-  // $XDG_DATA_HOME/llmdesk/history.db, else ~/.local/share/llmdesk/history.db.
+  // $XDG_DATA_HOME/llmdesk/history.db, else ~/.local/share/llmdesk/history.db (platform::UserDataDir: on
+  // Windows %LOCALAPPDATA%\llmdesk\history.db).
   static std::filesystem::path DefaultPath();
   ~History();
   History(const History&) = delete;

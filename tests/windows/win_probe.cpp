@@ -16,6 +16,8 @@
 //                     how it ended
 //   spawn-hold        spawns `child` and prints "holding child PID parent PID", then waits for the child
 //   gone-within PID MS  waits up to MS on the process handle of PID: "gone" (exit 0) or "alive" (exit 1)
+// and the store and models modes of win_probe_stack.cpp ([with-env NAME=VALUE] history-write, history-read ID,
+// gguf PATH, pull URL).
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
@@ -218,8 +220,11 @@ int GoneWithin(unsigned long pid, unsigned long ms) {
 
 }  // namespace
 
+int StackProbeMain(const std::string& mode);  // win_probe_stack.cpp: the store and models modes
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
+  if (int rc = StackProbeMain(mode); rc >= 0) return rc;
   if (mode == "port-owner" && argc == 3) return PortOwner(std::atoi(argv[2]));
   if (mode == "image-of" && argc == 3) return ImageOf(argv[2]);
   if (mode == "child") return ChildMode();
