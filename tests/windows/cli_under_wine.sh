@@ -16,18 +16,10 @@
 #      running server (QueryFullProcessImageNameW) is checked either way.
 # Every wait is bounded; the server is stopped on exit.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
 EXE=$(readlink -f "$1")
-export WINEPREFIX=$(readlink -f -m "$2")
 PROBE=$(readlink -f "$3")  # llmdesk-win-probe.exe (win_probe.cpp)
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="  # no Mono/Gecko install dialogs
-WINE=$(command -v wine64 || command -v wine || command -v /usr/lib/wine/wine64)
-WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
-# Wine's server and its service processes outlive the programs that start them and would keep this script's
-# stdout open (ctest waits for it to close): start them first, with their output elsewhere; the server ends 2 s
-# after the last Windows process of this prefix.
-"$WINESERVER" -p 2 </dev/null >/dev/null 2>&1 || true  # fails when one already runs: fine
-"$WINE" cmd /c exit </dev/null >/dev/null 2>&1 || fail "Wine does not start (WINEPREFIX=$WINEPREFIX)"
+start_wine "$2"
 SCRATCH=$(mktemp -d)
 server=""
 appdata_config=""
@@ -37,14 +29,12 @@ cleanup() {  # keeps the script's exit status (a killed server's 143 is not the 
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
   if [ -n "$appdata_config" ]; then rm -f "$appdata_config"; fi
   rm -rf "$SCRATCH"
-  "$WINESERVER" -k 2>/dev/null  # this prefix's Wine: its services would keep wineserver running
+  stop_wine
   exit "$status"
 }
 trap cleanup EXIT
 run() { "$WINE" "$EXE" "$@" 2>"$SCRATCH/err" | tr -d '\r'; }  # Windows text mode writes CRLF
 
-# A Windows path for a file in SCRATCH: Wine maps Z: to /.
-winpath() { printf 'Z:%s' "$(printf '%s' "$1" | tr '/' '\\')"; }
 
 # --- 1. config check -------------------------------------------------------------------------------
 # The model file exists, in a folder whose name is not ASCII, named by a Windows path in the (UTF-8) YAML: no

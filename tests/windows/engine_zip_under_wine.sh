@@ -9,19 +9,13 @@
 # A missing zip or TESTMODEL fails the test (never a skip). Every wait is bounded; the server and this prefix's
 # Wine are stopped on exit.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
 [ $# = 3 ] || fail "usage: $0 ZIP TESTMODEL WINEPREFIX"
 ZIP=$(readlink -f -m "$1")
 TESTMODEL=$(readlink -f -m "$2")
-WINEPREFIX=$(readlink -f -m "$3"); export WINEPREFIX
 [ -f "$ZIP" ] || fail "no $ZIP: make it with scripts/package-windows (scripts/setup-windows runs it)"
 [ -x "$TESTMODEL" ] || fail "no $TESTMODEL: build the Linux tree first (cmake --build --preset release --target llmdesk-testmodel)"
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="  # no Mono/Gecko install dialogs
-WINE=$(command -v wine64 || command -v wine || command -v /usr/lib/wine/wine64)
-WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
-# As cli_under_wine.sh: Wine's server and services first, their output elsewhere (ctest waits for our stdout).
-"$WINESERVER" -p 2 </dev/null >/dev/null 2>&1 || true  # fails when one already runs: fine
-"$WINE" cmd /c exit </dev/null >/dev/null 2>&1 || fail "Wine does not start (WINEPREFIX=$WINEPREFIX)"
+start_wine "$3"
 SCRATCH=$(mktemp -d)
 server=""
 cleanup() {  # keeps the script's exit status (a killed server's 143 is not the test's result)
@@ -29,11 +23,10 @@ cleanup() {  # keeps the script's exit status (a killed server's 143 is not the 
   set +e
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
   rm -rf "$SCRATCH"
-  "$WINESERVER" -k 2>/dev/null
+  stop_wine
   exit "$status"
 }
 trap cleanup EXIT
-winpath() { printf 'Z:%s' "$(printf '%s' "$1" | tr '/' '\\')"; }
 
 # --- 1. unpack ----------------------------------------------------------------------------------------
 mkdir "$SCRATCH/unpacked"
