@@ -32,7 +32,7 @@ trap cleanup EXIT
 mkdir "$SCRATCH/unpacked"
 unzip -q "$ZIP" -d "$SCRATCH/unpacked" || fail "unzip $ZIP failed"
 DIR="$SCRATCH/unpacked"
-for f in llmdesk.exe libcurl-4.dll llama-server.exe ggml.dll ggml-base.dll llama.dll README-windows.txt; do
+for f in llmdesk.exe libcurl-4.dll llama-server.exe ggml.dll ggml-base.dll libllama.dll tzdata/windowsZones.xml README-windows.txt; do
   [ -f "$DIR/$f" ] || fail "$f is not in the zip: $(ls "$DIR" | tr '\n' ' ')"
 done
 variants=$(cd "$DIR" && ls ggml-cpu-*.dll 2>/dev/null | tr '\n' ' ')
