@@ -1,4 +1,4 @@
-// The commands of llmdesk.exe so far (cli.h: RegisterCommands; the plan in docs/WINDOWS.md), and its command line
+// The commands of llmdesk.exe (cli.h: RegisterCommands; docs/WINDOWS.md), and its command line
 // taken as UTF-16 from Windows and handed to CLI11 as UTF-8 (main's argv is in the ANSI code page).
 #include <windows.h>
 
@@ -10,18 +10,24 @@
 namespace llmdesk::cli {
 
 void RegisterCommands(CLI::App& app, Context& ctx) {
-  // What we print is UTF-8: the console shows it as such (a pipe gets the bytes as they are).
+  // What we print is UTF-8: the console shows it as such (a pipe gets the bytes as they are). The status table of
+  // `up` redraws itself with VT sequences, which a Windows 10+ console obeys once asked to.
   SetConsoleOutputCP(CP_UTF8);
+  HANDLE out = GetStdHandle(STD_OUTPUT_HANDLE);
+  DWORD mode = 0;
+  if (out != INVALID_HANDLE_VALUE && GetConsoleMode(out, &mode))
+    SetConsoleMode(out, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+  // As on Linux, less what Windows lacks so far: doctor and devices (read /proc and /sys), rpc-worker.
   RegisterConfigCommands(app, ctx);
   RegisterToolServerCommand(app, ctx);
-  // The MCP host's `list` and `import` need the chat component (not in the Windows build yet): `call` only.
-  auto* mcp_group = app.add_subcommand("mcp", "External MCP servers (mcp_servers:): call their tools");
-  mcp_group->require_subcommand(1);
-  RegisterMcpCallCommand(*mcp_group, ctx);
-  RegisterMcpStdioCommand(app, ctx);
+  RegisterMcpCommands(app, ctx);
+  RegisterManagerCommands(app, ctx);
+  RegisterHistoryCommands(app, ctx);
+  RegisterChatCommand(app, ctx);
+  RegisterModelCommands(app, ctx);
 }
 
-void RegisterPlatformConfigCommands(CLI::App&, Context&) {}  // `config reload` needs a running `up` (later)
+void RegisterPlatformConfigCommands(CLI::App&, Context&) {}  // `config reload` sends SIGHUP: Windows has none
 
 void ParseCommandLine(CLI::App& app, int argc, char** argv) {
   int count = 0;

@@ -271,14 +271,6 @@ void Child::Kill() {
   kill_at_.reset();
 }
 
-std::optional<std::chrono::steady_clock::time_point> Child::NextDeadline() const {
-  return exit_ ? std::nullopt : kill_at_;
-}
-
-void Child::KillIfOverdue(std::chrono::steady_clock::time_point now) {
-  if (kill_at_ && now >= *kill_at_) Kill();
-}
-
 std::optional<unsigned long long> ProcessStartTime(pid_t pid) {
   if (pid <= 0) return std::nullopt;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

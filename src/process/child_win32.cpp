@@ -411,14 +411,6 @@ void Child::Kill() {
   TerminateJobObject(win32_->job, kKilledExitCode);
 }
 
-std::optional<std::chrono::steady_clock::time_point> Child::NextDeadline() const {
-  return exit_ ? std::nullopt : kill_at_;
-}
-
-void Child::KillIfOverdue(std::chrono::steady_clock::time_point now) {
-  if (kill_at_ && now >= *kill_at_) Kill();
-}
-
 std::optional<unsigned long long> ProcessStartTime(pid_t pid) {
   if (pid <= 0) return std::nullopt;
   HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, static_cast<DWORD>(pid));

@@ -9,16 +9,10 @@
 #      it runs (woken by the output event alone), then stopped and its exit seen.
 # Every wait is bounded; everything started is stopped; this prefix's Wine is ended at the end.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
 MPROBE=$(readlink -f "$1")
-export WINEPREFIX=$(readlink -f -m "$2")
 PROBE=$(readlink -f "$3")
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-WINE=$(command -v wine64 || command -v wine || command -v /usr/lib/wine/wine64)
-WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
-# As in cli_under_wine.sh: Wine's server and services start detached from ctest's pipe.
-"$WINESERVER" -p 2 </dev/null >/dev/null 2>&1 || true  # fails when one already runs: fine
-"$WINE" cmd /c exit </dev/null >/dev/null 2>&1 || fail "Wine does not start (WINEPREFIX=$WINEPREFIX)"
+start_wine "$2"
 SCRATCH=$(mktemp -d)
 holder=""
 cleanup() {
@@ -27,7 +21,7 @@ cleanup() {
   exec 3>&- 2>/dev/null
   if [ -n "$holder" ]; then kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; fi
   rm -rf "$SCRATCH"
-  "$WINESERVER" -k 2>/dev/null  # this prefix's Wine: its services would keep wineserver running
+  stop_wine
   exit "$status"
 }
 trap cleanup EXIT

@@ -10,25 +10,19 @@
 #      and end of input ends it with exit 0.
 # Every wait is bounded (timeout); Wine is stopped on exit.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
 EXE=$(readlink -f "$1")
-export WINEPREFIX=$(readlink -f -m "$2")
 PROBE=$(readlink -f "$3")
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="  # no Mono/Gecko install dialogs
-WINE=$(command -v wine64 || command -v wine || command -v /usr/lib/wine/wine64)
-WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
-"$WINESERVER" -p 2 </dev/null >/dev/null 2>&1 || true  # see cli_under_wine.sh: started first, output elsewhere
-"$WINE" cmd /c exit </dev/null >/dev/null 2>&1 || fail "Wine does not start (WINEPREFIX=$WINEPREFIX)"
+start_wine "$2"
 SCRATCH=$(mktemp -d)
 cleanup() {
   local status=$?
   set +e
   rm -rf "$SCRATCH"
-  "$WINESERVER" -k 2>/dev/null
+  stop_wine
   exit "$status"
 }
 trap cleanup EXIT
-winpath() { printf 'Z:%s' "$(printf '%s' "$1" | tr '/' '\\')"; }
 # llmdesk.exe with a bound: a hang fails the test instead of blocking ctest.
 run() { timeout 120 "$WINE" "$EXE" --config "$(winpath "$SCRATCH/config.yaml")" "$@" 2>"$SCRATCH/err" | tr -d '\r'; }
 

@@ -15,17 +15,12 @@
 #      Windows' CNG computed equals sha256sum's, no part file left, and the pulled file's header reads.
 # Every Wine run is bounded (timeout); the HTTP server and this prefix's Wine are stopped on exit.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
 PROBE=$(readlink -f "$1")
-export WINEPREFIX=$(readlink -f -m "$2")
 TESTMODEL=$3
 [ -x "$TESTMODEL" ] || fail "llmdesk-testmodel is missing at $TESTMODEL: build the Linux tree first (scripts/setup)"
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 export LC_ALL=C.UTF-8  # Wine converts the Unix environment and paths with the locale's code page: UTF-8
-WINE=$(command -v wine64 || command -v wine || command -v /usr/lib/wine/wine64)
-WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
-"$WINESERVER" -p 2 </dev/null >/dev/null 2>&1 || true  # as in cli_under_wine.sh: started detached from ctest's pipe
-"$WINE" cmd /c exit </dev/null >/dev/null 2>&1 || fail "Wine does not start (WINEPREFIX=$WINEPREFIX)"
+start_wine "$2"
 SCRATCH=$(mktemp -d)
 http=""
 cleanup() {
@@ -33,11 +28,10 @@ cleanup() {
   set +e
   if [ -n "$http" ]; then kill "$http" 2>/dev/null; wait "$http" 2>/dev/null; fi
   rm -rf "$SCRATCH"
-  "$WINESERVER" -k 2>/dev/null
+  stop_wine
   exit "$status"
 }
 trap cleanup EXIT
-winpath() { printf 'Z:%s' "$(printf '%s' "$1" | tr '/' '\\')"; }
 LOCAL="$SCRATCH/Jörg データ/AppData Local"
 mkdir -p "$LOCAL"
 LOCALAPPDATA=$(winpath "$LOCAL")
