@@ -1,5 +1,6 @@
-// `config check`'s device diagnostics (cli.h: AddDeviceDiagnostics) on Windows, where the engine is not built yet
-// (docs/WINDOWS.md): a GPU `device:` cannot be checked, and the check says so instead of passing it in silence.
+// `config check`'s device diagnostics (cli.h: AddDeviceDiagnostics) on Windows, whose engine is CPU-only so far
+// (scripts/build-engine-windows; docs/WINDOWS.md): a GPU `device:` cannot be checked, and the check says so instead of
+// passing it in silence.
 #include <algorithm>
 
 #include "cli.h"
@@ -11,7 +12,7 @@ void AddDeviceDiagnostics(config::LoadResult& loaded) {
   if (std::none_of(models.begin(), models.end(), [](const auto& m) { return !m.device.empty() && m.device != "cpu"; }))
     return;
   loaded.diagnostics.push_back({config::Diagnostic::Severity::kWarning, {loaded.config.source, 0, 0}, "",
-                                "devices not checked: the Windows build has no engine yet (docs/WINDOWS.md)"});
+                                "devices not checked: the Windows engine is CPU-only so far (docs/WINDOWS.md)"});
 }
 
 }  // namespace llmdesk::cli
