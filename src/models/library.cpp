@@ -21,7 +21,6 @@ constexpr size_t kMaxEntries = 10000;
 constexpr const char* kDemoFolder = "llmdesk-demo";
 
 // Paths from and to UTF-8 text (platform/user_dirs.h): on Windows never through the ANSI code page.
-std::string Utf8(const fs::path& p) { return platform::PathToUtf8(p); }
 
 fs::path EnvPath(const config::GetEnv& env, const char* name) {
   auto v = env(name);
@@ -45,9 +44,9 @@ fs::path HfHubCache(const config::GetEnv& env) {
 }
 
 bool IsGgufName(const fs::path& p) {
-  std::string ext = Utf8(p.extension());
+  std::string ext = platform::PathToUtf8(p.extension());
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".gguf" && Utf8(p.filename()).find("mmproj") == std::string::npos;
+  return ext == ".gguf" && platform::PathToUtf8(p.filename()).find("mmproj") == std::string::npos;
 }
 
 // Every GGUF under `root` (bounded walk); symlinked files are followed only when they stay inside root.
@@ -79,19 +78,19 @@ std::vector<fs::path> FindGgufs(const fs::path& root) {
 std::string HfCacheName(const fs::path& root, const fs::path& file) {
   auto rel = file.lexically_relative(root);
   auto first = rel.begin();
-  if (first == rel.end()) return Utf8(rel);
-  std::string top = Utf8(*first);
-  if (top.rfind("models--", 0) != 0) return Utf8(rel);
+  if (first == rel.end()) return platform::PathToUtf8(rel);
+  std::string top = platform::PathToUtf8(*first);
+  if (top.rfind("models--", 0) != 0) return platform::PathToUtf8(rel);
   std::string repo = top.substr(8);
   if (size_t sep = repo.find("--"); sep != std::string::npos) repo.replace(sep, 2, "/");
-  return repo + "/" + Utf8(file.filename());
+  return repo + "/" + platform::PathToUtf8(file.filename());
 }
 
 LocalModel Describe(const ModelLocation& where, const fs::path& file) {
   LocalModel m;
   m.source = where.source;
   m.path = file;
-  m.name = where.source == "huggingface" ? HfCacheName(where.root, file) : Utf8(file.lexically_relative(where.root));
+  m.name = where.source == "huggingface" ? HfCacheName(where.root, file) : platform::PathToUtf8(file.lexically_relative(where.root));
   std::error_code ec;
   m.size = fs::file_size(file, ec);
   m.demo = where.source == "library" && m.name.rfind(std::string(kDemoFolder) + "/", 0) == 0;
@@ -145,7 +144,7 @@ std::vector<LocalModel> ListLocalModels(const config::GetEnv& env) {
 
 nlohmann::json ToJson(const LocalModel& m) {
   using nlohmann::json;
-  json j = {{"name", ValidUtf8(m.name)}, {"source", m.source}, {"path", ValidUtf8(Utf8(m.path))}, {"size", m.size}};
+  json j = {{"name", ValidUtf8(m.name)}, {"source", m.source}, {"path", ValidUtf8(platform::PathToUtf8(m.path))}, {"size", m.size}};
   if (m.demo) j["label"] = kDemoLabel;
   j["demo"] = m.demo;
   if (m.info) {
@@ -181,7 +180,7 @@ std::optional<fs::path> FindLocalHfModel(const std::string& repo, const std::str
   auto pick = [&](const std::vector<fs::path>& files) -> std::optional<fs::path> {
     const std::string wanted = quant.empty() ? "Q4_K_M" : quant;
     for (const auto& f : files)
-      if (FileMatchesQuant(Utf8(f.filename()), wanted)) return f;
+      if (FileMatchesQuant(platform::PathToUtf8(f.filename()), wanted)) return f;
     if (quant.empty() && files.size() == 1) return files.front();
     return std::nullopt;
   };
@@ -224,10 +223,10 @@ Result<fs::path> RemoveModel(const std::string& name, const config::GetEnv& env)
   }
   const LocalModel& m = *hits.front();
   if (m.source != "library")
-    return Status::FailedPrecondition(Utf8(m.path) + " is not in llmdesk's library; " + RemoveHint(m.source));
+    return Status::FailedPrecondition(platform::PathToUtf8(m.path) + " is not in llmdesk's library; " + RemoveHint(m.source));
   std::error_code ec;
   if (!fs::remove(m.path, ec) || ec)
-    return Status::IoError("cannot remove " + Utf8(m.path) + ": " + (ec ? ec.message() : "it vanished"));
+    return Status::IoError("cannot remove " + platform::PathToUtf8(m.path) + ": " + (ec ? ec.message() : "it vanished"));
   // Leave no empty owner/repo folders behind (never above the library).
   fs::path lib = LibraryDir(env);
   for (fs::path dir = m.path.parent_path(); dir != lib && dir.native().size() > lib.native().size();

@@ -14,8 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 constexpr const char* kDemoFile = "llmdesk-demo/tool-then-answer.gguf";
 
-std::string Utf8(const fs::path& p) { return platform::PathToUtf8(p); }
-
 }  // namespace
 
 fs::path DemoModelPath(const config::GetEnv& env) {
@@ -26,7 +24,7 @@ fs::path DemoModelPath(const config::GetEnv& env) {
 std::optional<fs::path> FindTestmodelProgram(const config::GetEnv& env) {
   if (fs::path self = platform::ExecutablePath(); !self.empty()) {
     // A path names itself: FindProgram checks it is an executable file (and adds `.exe` on Windows).
-    if (auto beside = process::FindProgram(Utf8(self.parent_path() / "llmdesk-testmodel"), "")) return beside;
+    if (auto beside = process::FindProgram(platform::PathToUtf8(self.parent_path() / "llmdesk-testmodel"), "")) return beside;
   }
   return process::FindProgram("llmdesk-testmodel", env("PATH").value_or(""));
 }
@@ -37,7 +35,7 @@ Result<fs::path> EnsureDemoModel(const fs::path& testmodel, const config::GetEnv
   std::error_code ec;
   if (fs::is_regular_file(out, ec)) return out;
   fs::create_directories(out.parent_path(), ec);
-  if (ec) return Status::IoError("cannot create " + Utf8(out.parent_path()) + ": " + ec.message());
+  if (ec) return Status::IoError("cannot create " + platform::PathToUtf8(out.parent_path()) + ": " + ec.message());
   fs::path program = testmodel;
   if (program.empty()) {
     auto found = FindTestmodelProgram(env);
@@ -47,12 +45,12 @@ Result<fs::path> EnsureDemoModel(const fs::path& testmodel, const config::GetEnv
     program = *found;
   }
   // The scripted tool-then-answer model: calls calculator(2+2), then answers with the tool's result.
-  auto run = process::RunCapture({Utf8(program), "--out", Utf8(out), "--tool-call", "calculator",
+  auto run = process::RunCapture({platform::PathToUtf8(program), "--out", platform::PathToUtf8(out), "--tool-call", "calculator",
                                   R"({"expression":"2+2"})", "--answer-after-tool", "2+2 = "},
                                  std::chrono::seconds(120));
   if (!run.ok()) return Status::Unavailable("cannot make the demo model: " + run.status().message());
   if (run->exit_code != 0 || !fs::is_regular_file(out, ec))
-    return Status::Unavailable("cannot make the demo model (" + Utf8(program) + " exited with " +
+    return Status::Unavailable("cannot make the demo model (" + platform::PathToUtf8(program) + " exited with " +
                                std::to_string(run->exit_code) + "): " + run->output.substr(0, 2000));
   return out;
 }
@@ -68,13 +66,13 @@ Result<Prepared> PrepareModels(config::Config config, const std::vector<std::str
     auto ref = ParseModelRef(m.hf);
     if (!ref.ok()) return ref.status();
     if (auto local = FindLocalHfModel(ref->repo, ref->quant, env)) {
-      m.model = Utf8(*local);
+      m.model = platform::PathToUtf8(*local);
       continue;
     }
     if (options.on_pull) options.on_pull("pulling " + m.hf + " for model '" + m.name + "'");
     auto pulled = Pull(*ref, options.pull);
     if (pulled.ok()) {
-      m.model = Utf8(pulled->path);
+      m.model = platform::PathToUtf8(pulled->path);
       continue;
     }
     // Only the built-in `default` (its location is line 0: no `models:` in the file, or no file at all).
@@ -90,7 +88,7 @@ Result<Prepared> PrepareModels(config::Config config, const std::vector<std::str
                         pulled.status().message().substr(0, 200) + "); get a real model with `llmdesk pull " + m.hf +
                         "` or `model: /path/to/model.gguf` in llm_backends.yaml — running the demo model meanwhile (" +
                         kDemoLabel + ")");
-    m.model = Utf8(*demo);
+    m.model = platform::PathToUtf8(*demo);
     m.hf.clear();
     m.label = kDemoLabel;
     out.demo = true;

@@ -134,7 +134,6 @@ Result<Target> ResolveUrl(net::HttpClient& http, const ModelRef& ref, const Pull
 }
 
 // Paths in messages: UTF-8 on every platform (path::string() is the ANSI code page on Windows).
-std::string Utf8(const fs::path& p) { return platform::PathToUtf8(p); }
 
 // The part file: the open file, its length so far and the hash of those bytes.
 struct Part {
@@ -148,12 +147,12 @@ struct Part {
     if (!opened.ok()) return opened.status();
     file = std::move(*opened);
     auto size = file.Size();
-    if (!size) return Status::IoError(Utf8(path) + " is not a regular file");
+    if (!size) return Status::IoError(platform::PathToUtf8(path) + " is not a regular file");
     length = *size;
     std::string buffer(1 << 20, '\0');  // hash what an earlier pull left, so the digest covers the whole file
     for (uint64_t at = 0; at < length;) {
       long long n = file.Read(buffer.data(), static_cast<size_t>(std::min<uint64_t>(buffer.size(), length - at)));
-      if (n <= 0) return Status::IoError("cannot read " + Utf8(path) + ": " + (n == 0 ? "it got shorter" : "read failed"));
+      if (n <= 0) return Status::IoError("cannot read " + platform::PathToUtf8(path) + ": " + (n == 0 ? "it got shorter" : "read failed"));
       hash.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
       at += static_cast<uint64_t>(n);
     }
@@ -161,7 +160,7 @@ struct Part {
     return Status::Ok();
   }
   Status Truncate() {
-    if (!file.Truncate()) return Status::IoError("cannot truncate " + Utf8(path));
+    if (!file.Truncate()) return Status::IoError("cannot truncate " + platform::PathToUtf8(path));
     length = 0;
     hash.Reset();
     return Status::Ok();
@@ -171,13 +170,13 @@ struct Part {
     hash.Update(data.substr(0, wrote.written));
     length += wrote.written;
     if (wrote.problem == ModelFile::WriteResult::Problem::kNone) return Status::Ok();
-    std::string kept = "; the " + Bytes(length) + " already fetched stay in " + Utf8(path) +
+    std::string kept = "; the " + Bytes(length) + " already fetched stay in " + platform::PathToUtf8(path) +
                        " and the next pull resumes from there";
     if (wrote.problem == ModelFile::WriteResult::Problem::kDiskFull)
-      return Status::IoError("disk full: no space left in " + Utf8(path.parent_path()) + kept);
+      return Status::IoError("disk full: no space left in " + platform::PathToUtf8(path.parent_path()) + kept);
     if (wrote.problem == ModelFile::WriteResult::Problem::kFileSizeLimit)
-      return Status::IoError("disk full: the file size limit (ulimit -f) stops " + Utf8(path.filename()) + kept);
-    return Status::IoError("cannot write " + Utf8(path) + ": " + wrote.why + kept);
+      return Status::IoError("disk full: the file size limit (ulimit -f) stops " + platform::PathToUtf8(path.filename()) + kept);
+    return Status::IoError("cannot write " + platform::PathToUtf8(path) + ": " + wrote.why + kept);
   }
 };
 
@@ -195,7 +194,7 @@ Status CheckFreeSpace(const fs::path& dir, uint64_t needed) {
   if (needed == 0) return Status::Ok();
   auto free_bytes = platform::FreeDiskBytes(dir);  // statvfs; GetDiskFreeSpaceExW on Windows
   if (!free_bytes || *free_bytes >= needed) return Status::Ok();
-  return Status::IoError("disk full: " + Bytes(needed) + " are needed in " + Utf8(dir) + " but only " +
+  return Status::IoError("disk full: " + Bytes(needed) + " are needed in " + platform::PathToUtf8(dir) + " but only " +
                          Bytes(*free_bytes) + " are free; free some space and run the pull again");
 }
 
@@ -216,7 +215,7 @@ struct DownloadState {
     auto now = Clock::now();
     if (!force && now - last_report < o.progress_interval) return;
     last_report = now;
-    PullProgress p{.stage = stage, .file = Utf8(target.final_path.filename()), .done = part.length,
+    PullProgress p{.stage = stage, .file = platform::PathToUtf8(target.final_path.filename()), .done = part.length,
                    .total = total, .resumed_from = resumed_from};
     double seconds = std::chrono::duration<double>(now - started).count();
     if (seconds > 0) p.bytes_per_second = static_cast<double>(transferred_here) / seconds;
@@ -289,7 +288,7 @@ AttemptEnd Attempt(net::HttpClient& http, DownloadState& st, Status& error) {
   std::string why = s.ok() ? "the connection closed after " + Bytes(part.length) + " of " + Bytes(st.total)
                            : s.message();
   error = Status::Unavailable("network failure while downloading " + st.target.what + ": " + why + "; " +
-                              Bytes(part.length) + " are kept in " + Utf8(part.path) +
+                              Bytes(part.length) + " are kept in " + platform::PathToUtf8(part.path) +
                               " and the next pull resumes from there");
   return received > 0 ? AttemptEnd::kRetry : AttemptEnd::kFailed;
 }
@@ -319,7 +318,7 @@ Result<PullResult> Pull(const ModelRef& ref, const PullOptions& o) {
   result.sha256 = t.sha256;
   std::error_code ec;
   fs::create_directories(t.final_path.parent_path(), ec);
-  if (ec) return Status::IoError("cannot create " + Utf8(t.final_path.parent_path()) + ": " + ec.message());
+  if (ec) return Status::IoError("cannot create " + platform::PathToUtf8(t.final_path.parent_path()) + ": " + ec.message());
   if (auto size = fs::file_size(t.final_path, ec); !ec && (t.size == 0 || size == t.size)) {
     result.already_present = true;
     result.size = size;

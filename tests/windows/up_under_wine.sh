@@ -2,10 +2,11 @@
 # tests/windows/up_under_wine.sh ZIP TESTMODEL WINEPREFIX — `llmdesk.exe up` from the Windows zip under Wine (issue 13,
 # acceptance 1 and 2):
 #   1. The zip (scripts/package-windows) unpacks into a fresh folder; a model made by TESTMODEL (the Linux
-#      llmdesk-testmodel: every chat turn answers exactly its --text) is configured on a port another process holds.
-#   2. `llmdesk.exe up` finds llama-server.exe beside itself, reports the held port (the holder as far as the OS tells:
-#      Wine 8 reports no owner PID, printed as a WINE GAP by cli_under_wine.sh), falls back to the next port of the
-#      range and reaches ready; the gateway of that `up` answers a chat completion with the model's text.
+#      llmdesk-testmodel: every chat turn answers exactly its --text) is configured on a port another Windows program
+#      holds (a second llmdesk.exe's tool server).
+#   2. `llmdesk.exe up` finds llama-server.exe beside itself, reports the held port, naming the holder llmdesk.exe —
+#      or, where the OS reports no owner PID (Wine 8), printing that as a WINE GAP —, falls back to the next port of
+#      the range and reaches ready; the gateway of that `up` answers a chat completion with the model's text.
 #   3. `taskkill /PID <llmdesk.exe> /F` (no chance to clean up) leaves no llama-server.exe: the engine's Job Object
 #      (KILL_ON_JOB_CLOSE) ends it with llmdesk.exe; its port stops answering.
 # A missing zip or TESTMODEL fails the test (never a skip). Every wait is bounded; everything started is stopped.
@@ -19,7 +20,8 @@ TESTMODEL=$(readlink -f -m "$2")
 start_wine "$3"
 SCRATCH=$(mktemp -d)
 up="" holder=""
-engines() { pgrep -f "$SCRATCH/app/llama-server.exe" || true; }  # Wine shows a Windows process by its exe's Unix path
+# The llama-server.exe processes of this test: ps shows a Wine process by its Windows command line.
+engines() { ps -eo pid=,args= | grep -F "$(winpath "$SCRATCH/app")\llama-server.exe" | grep -v grep | awk '{print $1}' || true; }
 cleanup() {
   local status=$?
   set +e
@@ -39,14 +41,17 @@ mkdir "$SCRATCH/app"
 unzip -q "$ZIP" -d "$SCRATCH/app" || fail "unzip $ZIP failed"
 TEXT="Hello from llmdesk.exe up"
 "$TESTMODEL" --out "$SCRATCH/hello.gguf" --text "$TEXT" >/dev/null || fail "$TESTMODEL could not write a model"
-# The model's configured port is held by a plain listener (a Linux process Wine cannot name: owner PID 0).
-python3 -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(600)' \
-  >"$SCRATCH/holder.port" &
+# The model's configured port is held by another Windows program: a second llmdesk.exe's tool server.
+(cd "$SCRATCH/app" && exec "$WINE" ./llmdesk.exe tool-server --host 127.0.0.1 --port 0) >"$SCRATCH/holder.log" 2>&1 &
 holder=$!
-for _ in $(seq 1 50); do [ -s "$SCRATCH/holder.port" ] && break; sleep 0.1; done
-HELD=$(cat "$SCRATCH/holder.port")
-[ -n "$HELD" ] || fail "the port holder did not start"
+HELD=""
+for _ in $(seq 1 600); do  # bounded: 120 s
+  HELD=$(tr -d '\r' < "$SCRATCH/holder.log" | sed -n 's|.*MCP tool server on http://127.0.0.1:\([0-9]*\)/mcp.*|\1|p' | head -1)
+  [ -n "$HELD" ] && break
+  kill -0 "$holder" 2>/dev/null || break
+  sleep 0.2
+done
+[ -n "$HELD" ] || fail "the port holder (llmdesk.exe tool-server) did not start: $(cat "$SCRATCH/holder.log")"
 GATEWAY=$(free_port) TOOLS=$(free_port)
 cat >"$SCRATCH/llm_backends.yaml" <<EOF
 gateway: { host: 127.0.0.1, port: $GATEWAY }
@@ -57,7 +62,7 @@ models:
 EOF
 
 # --- 2. up: held port reported, fallback, ready, a chat answer through the gateway ------------------------------
-(cd "$SCRATCH/app" && exec "$WINE" ./llmdesk.exe up --config "$(winpath "$SCRATCH/llm_backends.yaml")" hello) \
+(cd "$SCRATCH/app" && exec "$WINE" ./llmdesk.exe --config "$(winpath "$SCRATCH/llm_backends.yaml")" up hello) \
   >"$SCRATCH/up.log" 2>&1 &
 up=$!
 ready=""
@@ -73,7 +78,14 @@ port=$(sed -n 's/.*ready at http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' <<<"$ready")
 [ -n "$port" ] && [ "$port" != "$HELD" ] || fail "hello is not on another port than the held $HELD: $ready"
 tr -d '\r' < "$SCRATCH/up.log" | grep -q "port $HELD " ||
   fail "up did not report the held port $HELD: $(tr -d '\r' < "$SCRATCH/up.log" | head -30)"
-echo "held port reported: $(tr -d '\r' < "$SCRATCH/up.log" | grep -m1 "port $HELD ")"
+held_line=$(tr -d '\r' < "$SCRATCH/up.log" | grep -m1 "port $HELD ")
+echo "held port reported: $held_line"
+if grep -q "cannot see" <<<"$held_line"; then
+  # Wine 8's GetExtendedTcpTable gives owner PID 0 for every socket (cli_under_wine.sh asks the API itself).
+  echo "WINE GAP: the holder of port $HELD (llmdesk.exe tool-server) is not named: Wine reports no owner PID"
+else
+  grep -q "llmdesk.exe" <<<"$held_line" || fail "the held port's message does not name the holder llmdesk.exe: $held_line"
+fi
 [ -n "$(engines)" ] || fail "no llama-server.exe from $SCRATCH/app is running although hello is ready"
 health=$(curl -sS --max-time 10 "http://127.0.0.1:$GATEWAY/health") || fail "the gateway on $GATEWAY does not answer"
 LLMDESK_PID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$health")
