@@ -12,7 +12,7 @@
 #include "models/hub_files.h"
 #include "models/library.h"
 #include "models/model_file.h"
-#include "models/sha256.h"
+#include "platform/sha256.h"
 #include "net/http_client.h"
 #include "platform/files.h"
 #include "platform/user_dirs.h"
@@ -140,7 +140,7 @@ struct Part {
   fs::path path;
   ModelFile file;
   uint64_t length = 0;
-  Sha256 hash;
+  platform::Sha256 hash;
 
   Status Open() {
     auto opened = ModelFile::OpenForWriting(path);

@@ -9,7 +9,8 @@
 #      own database gives (`TZ=... date`, asked before and after the call, so a change of minute or of DST in
 #      between cannot fail it) and a UTC time between those two moments; an unknown zone is a tool error with a
 #      did-you-mean; a copy of llmdesk.exe without the `tzdata` folder beside it answers with a tool error naming
-#      the folder (docs/WINDOWS.md, "get_time on Windows").
+#      the folder, and one whose tzdata has a cut file or an extra one with a tool error naming that file (checked
+#      against tzdata\MANIFEST.sha256; docs/WINDOWS.md, "get_time on Windows").
 #   4. A second `tool-server` on the same port fails, naming the holder's PID and image (GetExtendedTcpTable)
 #      and `taskkill /PID N /F` — or, where the OS reports no owner PID (Wine 8 does not: the test prints it as a
 #      WINE GAP by name), saying the holder is unseen with the netstat/taskkill advice; the image lookup of the
@@ -139,29 +140,47 @@ assert r.get("isError") is True, r
 assert "unknown time zone '"'"'europe/berlinn'"'"'" in t and "did you mean '"'"'Europe/Berlin'"'"'" in t, t' "$reply" ||
   fail "an unknown zone was not a tool error with a did-you-mean"
 
-# Without the tzdata folder: a tool error naming it, and the server goes on answering (no crash).
+# A copy of llmdesk.exe in its own folder, serving on a port of its own: prints that port. The caller stops it.
+serve_copy() {  # serve_copy NAME: $SCRATCH/NAME/llmdesk.exe (prepared by the caller)
+  "$WINE" "$SCRATCH/$1/llmdesk.exe" tool-server --host 127.0.0.1 --port 0 >"$SCRATCH/$1.log" 2>&1 &
+  copy=$!
+  local p=""
+  for _ in $(seq 1 600); do  # bounded: 60 s
+    p=$(tr -d '\r' < "$SCRATCH/$1.log" | sed -n 's|.*MCP tool server on http://127.0.0.1:\([0-9]*\)/mcp.*|\1|p' | head -1)
+    [ -n "$p" ] && break
+    kill -0 "$copy" 2>/dev/null || fail "tool-server in $1 exited: $(cat "$SCRATCH/$1.log")"
+    sleep 0.1
+  done
+  [ -n "$p" ] || { kill "$copy"; fail "tool-server in $1 did not report its port"; }
+  copy_port=$p
+}
+# get_time in that copy must be a tool error whose text has NEEDLE, and calculator must still answer (no crash).
+expect_time_error() {  # expect_time_error NAME NEEDLE
+  serve_copy "$1"
+  local reply calc
+  reply=$(call_tool "$copy_port" get_time '{"timezone":"UTC"}')
+  echo "tools/call get_time UTC in $1 -> $reply"
+  calc=$(call_tool "$copy_port" calculator '{"expression":"2+2"}')
+  kill "$copy" 2>/dev/null; wait "$copy" 2>/dev/null || true
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1])["result"]; t=r["content"][0]["text"]
+assert r.get("isError") is True, r
+assert sys.argv[2] in t, t' "$reply" "$2" || fail "get_time in $1 was not a tool error saying: $2"
+  python3 -c 'import json,sys; assert json.loads(sys.argv[1])["result"]["content"][0]["text"] == "4"' "$calc" ||
+    fail "the server in $1 stopped answering after get_time: $calc"
+}
+# Without the tzdata folder: a tool error naming it.
 mkdir -p "$SCRATCH/bare"
 cp "$EXE" "$SCRATCH/bare/llmdesk.exe"
-"$WINE" "$SCRATCH/bare/llmdesk.exe" tool-server --host 127.0.0.1 --port 0 >"$SCRATCH/bare.log" 2>&1 &
-bare=$!
-bare_port=""
-for _ in $(seq 1 600); do  # bounded: 60 s
-  bare_port=$(tr -d '\r' < "$SCRATCH/bare.log" | sed -n 's|.*MCP tool server on http://127.0.0.1:\([0-9]*\)/mcp.*|\1|p' | head -1)
-  [ -n "$bare_port" ] && break
-  kill -0 "$bare" 2>/dev/null || fail "tool-server without tzdata exited: $(cat "$SCRATCH/bare.log")"
-  sleep 0.1
-done
-[ -n "$bare_port" ] || { kill "$bare"; fail "tool-server without tzdata did not report its port"; }
-reply=$(call_tool "$bare_port" get_time '{"timezone":"UTC"}')
-echo "tools/call get_time UTC without tzdata -> $reply"
-calc=$(call_tool "$bare_port" calculator '{"expression":"2+2"}')
-kill "$bare" 2>/dev/null; wait "$bare" 2>/dev/null || true
-python3 -c 'import json,sys; r=json.loads(sys.argv[1])["result"]; t=r["content"][0]["text"]
-assert r.get("isError") is True, r
-assert "'"'"'tzdata'"'"' beside llmdesk.exe" in t and "bare\\tzdata" in t, t' "$reply" ||
-  fail "missing tzdata was not a tool error naming the folder"
-python3 -c 'import json,sys; assert json.loads(sys.argv[1])["result"]["content"][0]["text"] == "4"' "$calc" ||
-  fail "the server without tzdata stopped answering after get_time: $calc"
+expect_time_error bare "'tzdata' beside llmdesk.exe ($(winpath "$SCRATCH/bare/tzdata")"
+# A damaged database (a file cut mid-line: date/tz would wait on itself forever) and a file the zip did not ship:
+# tool errors naming the file, checked against MANIFEST.sha256 before date/tz reads anything.
+mkdir -p "$SCRATCH/cut" "$SCRATCH/extra"
+cp -r "$EXE" "$(dirname "$EXE")/tzdata" "$SCRATCH/cut/"
+head -c 7001 "$(dirname "$EXE")/tzdata/africa" > "$SCRATCH/cut/tzdata/africa"
+expect_time_error cut "is damaged: 'africa' is not what the zip shipped"
+cp -r "$EXE" "$(dirname "$EXE")/tzdata" "$SCRATCH/extra/"
+printf 'Zone\n' > "$SCRATCH/extra/tzdata/systemv"
+expect_time_error extra "has a file 'systemv' the zip did not ship"
 
 # --- 4. the port is taken: the second server names the holder -------------------------------------------
 # What Windows itself reports as the owner, asked directly (llmdesk-win-probe): a real PID must appear in

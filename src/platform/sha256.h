@@ -1,13 +1,13 @@
-// models/sha256.h — incremental SHA-256, what the hub publishes for LFS files: OpenSSL's libcrypto (sha256.cpp);
-// on Windows CNG (sha256_win32.cpp).
-// Private to models/. One object per stream; not thread-safe.
+// platform/sha256.h — incremental SHA-256: what the hub publishes for LFS files (models/pull.cpp) and what the
+// Windows tzdata folder's MANIFEST lists (tools/tz_database_win32.cpp). OpenSSL's libcrypto (sha256_posix.cpp);
+// on Windows CNG (sha256_win32.cpp). One object per stream; not thread-safe.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
 
-namespace llmdesk::models {
+namespace llmdesk::platform {
 
 class Sha256 {
  public:
@@ -24,4 +24,4 @@ class Sha256 {
   std::unique_ptr<Ctx> ctx_;
 };
 
-}  // namespace llmdesk::models
+}  // namespace llmdesk::platform

@@ -1,8 +1,8 @@
-#include "models/sha256.h"
+#include "platform/sha256.h"
 
 #include <openssl/evp.h>
 
-namespace llmdesk::models {
+namespace llmdesk::platform {
 
 struct Sha256::Ctx {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
@@ -26,4 +26,4 @@ std::string Sha256::HexDigest() {
   return out;
 }
 
-}  // namespace llmdesk::models
+}  // namespace llmdesk::platform

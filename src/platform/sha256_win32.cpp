@@ -1,7 +1,7 @@
 // models/sha256.h on Windows: CNG (BCryptOpenAlgorithmProvider SHA256, BCryptCreateHash), so no OpenSSL is
 // cross-built for one hash. A failure of these calls means a broken system: the digest is then "",
 // which never matches a published SHA-256, so the pull reports a mismatch instead of keeping an unchecked file.
-#include "models/sha256.h"
+#include "platform/sha256.h"
 
 #include <windows.h>
 
@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-namespace llmdesk::models {
+namespace llmdesk::platform {
 
 struct Sha256::Ctx {
   BCRYPT_ALG_HANDLE algorithm = nullptr;
@@ -52,4 +52,4 @@ std::string Sha256::HexDigest() {
   return out;
 }
 
-}  // namespace llmdesk::models
+}  // namespace llmdesk::platform
