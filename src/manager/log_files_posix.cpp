@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "manager/log_tail.h"
 #include "manager/manager.h"
 #include "manager/private_files.h"
 
@@ -39,16 +40,7 @@ Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, 
     tail.insert(0, block);
     end -= static_cast<off_t>(n);
   }
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t nl = tail.find('\n'); nl != std::string::npos; nl = tail.find('\n', start)) {
-    out.push_back(tail.substr(start, nl - start));
-    start = nl + 1;
-  }
-  if (start < tail.size()) out.push_back(tail.substr(start));
-  if (end > 0 && !out.empty()) out.erase(out.begin());  // the first piece may be a partial line
-  if (out.size() > lines) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(lines));
-  return out;
+  return TailLines(tail, end > 0, lines);
 }
 
 Status FollowLogFile(const std::filesystem::path& path, const std::function<bool(std::string_view)>& on_text,

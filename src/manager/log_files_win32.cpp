@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/cancel.h"
+#include "manager/log_tail.h"
 #include "manager/manager.h"
 #include "platform/user_dirs.h"
 #include "platform/utf16.h"
@@ -76,16 +77,7 @@ Result<std::vector<std::string>> TailLogFile(const std::filesystem::path& path, 
     tail.insert(0, block);
     end -= n;
   }
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t nl = tail.find('\n'); nl != std::string::npos; nl = tail.find('\n', start)) {
-    out.push_back(tail.substr(start, nl - start));
-    start = nl + 1;
-  }
-  if (start < tail.size()) out.push_back(tail.substr(start));
-  if (end > 0 && !out.empty()) out.erase(out.begin());  // the first piece may be a partial line
-  if (out.size() > lines) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(lines));
-  return out;
+  return TailLines(tail, end > 0, lines);
 }
 
 Status FollowLogFile(const std::filesystem::path& path, const std::function<bool(std::string_view)>& on_text,
