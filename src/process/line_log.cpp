@@ -55,9 +55,13 @@ void LineLog::WriteToFile(const std::string& line) {
     // Closed first: Windows renames no file that is open without FILE_SHARE_DELETE (ours shares it; a reader's may not).
     CloseLogFile(std::exchange(file_handle_, -1));
     std::error_code ec;
-    std::filesystem::rename(file_, file_.string() + ".1", ec);
+    std::filesystem::path rotated = file_;
+    rotated += ".1";
+    std::filesystem::rename(file_, rotated, ec);
+    // Not rotated (a reader holds it without FILE_SHARE_DELETE, a full disk...): keep appending, never truncate what
+    // was not moved away; the next try is another max_file_bytes_ later.
     std::string why;
-    file_handle_ = OpenLogFile(file_, /*truncate=*/true, why);
+    file_handle_ = OpenLogFile(file_, /*truncate=*/!ec, why);
     file_bytes_ = 0;
     if (file_handle_ == -1) {
       ring_.push_back(NotWrittenLine(file_, why));

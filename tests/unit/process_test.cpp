@@ -189,5 +189,18 @@ TEST(LineLog, KeepsTheLastLinesAndRotatesTheFile) {
   EXPECT_THAT(text, HasSubstr("line 19"));
 }
 
+// A rotation that cannot move the file away (here x.log.1 is a folder; on Windows a reader without
+// FILE_SHARE_DELETE) keeps appending: no line is lost to the truncation of a file that was not moved.
+TEST(LineLog, KeepsEveryLineWhenTheFileCannotBeRotated) {
+  test::TempDir dir;
+  auto file = dir.path() / "x.log";
+  std::filesystem::create_directories(dir.path() / "x.log.1" / "keep");
+  LineLog log(3, file, 100);
+  for (int k = 0; k < 20; ++k) log.Add("line " + std::to_string(k) + " ..........");
+  std::string text = test::ReadFileBytes(file);
+  for (int k = 0; k < 20; ++k) EXPECT_THAT(text, HasSubstr("line " + std::to_string(k) + " ")) << k;
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "x.log.1" / "keep"));
+}
+
 }  // namespace
 }  // namespace llmdesk::process
