@@ -2,6 +2,8 @@
 // pipe (waitable), Ctrl+Break then TerminateJobObject, exit by process handle. ProcessStartTime by GetProcessTimes.
 #include <windows.h>
 
+#include <sddl.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -51,8 +53,16 @@ bool MakePipe(bool inbound, HANDLE& ours, HANDLE& childs) {
                 random[0], random[1], random[2], random[3], random[4], random[5], random[6], random[7]);
   const DWORD access = (inbound ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
                        FILE_FLAG_FIRST_PIPE_INSTANCE;
+  // Only our own user may open the other end: the default DACL lets Everyone read, so another local user could take
+  // the one instance of a stdin pipe first (and read what we send). "D:P(A;;GA;;;OW)": owner rights, nothing else.
+  PSECURITY_DESCRIPTOR owner_only = nullptr;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;;GA;;;OW)", SDDL_REVISION_1, &owner_only,
+                                                            nullptr))
+    return false;
+  SECURITY_ATTRIBUTES security{sizeof(SECURITY_ATTRIBUTES), owner_only, FALSE};
   ours = CreateNamedPipeW(name, access, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                          1, inbound ? 0 : 64 * 1024, inbound ? 64 * 1024 : 0, 0, nullptr);
+                          1, inbound ? 0 : 64 * 1024, inbound ? 64 * 1024 : 0, 0, &security);
+  LocalFree(owner_only);
   if (ours == INVALID_HANDLE_VALUE) {
     ours = nullptr;
     return false;
