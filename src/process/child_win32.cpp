@@ -248,8 +248,24 @@ std::string ExitStatus::ToString() const {
 
 Result<std::unique_ptr<Child>> Child::Spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return Status::InvalidArgument("no program to start");
-  auto found = FindProgram(spec.argv[0], platform::ProcessEnvValue("PATH").value_or(""));
-  if (!found) return Status::NotFound("cannot start " + spec.argv[0] + ": no such program (.exe)");
+  const std::string search_path = platform::ProcessEnvValue("PATH").value_or("");
+  auto found = FindProgram(spec.argv[0], search_path);
+  // A batch file (npx is npx.cmd) runs through cmd.exe, which reads & | < > ^ in its arguments whatever our quoting
+  // says: never implicitly. Naming cmd.exe in the config is the user's explicit choice.
+  const std::string batch_advice = ", which Windows runs through cmd.exe (its own rules for & | < > ^); llmdesk "
+                                   "does not start batch files itself: write the command as cmd with the arguments "
+                                   "/c " + spec.argv[0] + " ...";
+  if (!found) {
+    for (const char* extension : {".cmd", ".bat"})
+      if (auto script = FindProgram(spec.argv[0] + extension, search_path))
+        return Status::NotFound("cannot start " + spec.argv[0] + ": it is the batch file " +
+                                platform::PathToUtf8(*script) + batch_advice);
+    return Status::NotFound("cannot start " + spec.argv[0] + ": no such program (.exe)");
+  }
+  const std::wstring extension = found->extension().wstring();
+  if (CompareStringOrdinal(extension.c_str(), -1, L".cmd", -1, TRUE) == CSTR_EQUAL ||
+      CompareStringOrdinal(extension.c_str(), -1, L".bat", -1, TRUE) == CSTR_EQUAL)
+    return Status::InvalidArgument("cannot start " + spec.argv[0] + ": it is a batch file" + batch_advice);
   auto command_line = QuoteWindowsCommandLine(spec.argv);
   if (!command_line.ok()) return command_line.status();
   const std::string& name = spec.argv[0];

@@ -8,6 +8,8 @@
 #   3. a server that exits at once: exit 1, the message names its exit code and its last stderr line (the stderr pipe).
 #   4. `mcp-stdio` answering a tools/call piped in from Linux: the reply line is exact ("\n", no "\r": no text mode),
 #      and end of input ends it with exit 0.
+#   3b. A batch file as a server's command (by path, or a bare name found as NAME.cmd on PATH, as npx is) is refused
+#      with the advice to write `cmd /c ...`, never run through cmd.exe implicitly.
 # Every wait is bounded (timeout); Wine is stopped on exit.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/wine_env.sh"  # fail, start_wine, stop_wine, winpath
@@ -31,7 +33,11 @@ cat > "$SCRATCH/config.yaml" <<YAML
 mcp_servers:
   calc: { command: '$(winpath "$EXE")', args: [mcp-stdio] }
   broken: { command: '$(winpath "$EXE")', args: [--no-such-option] }
+  script: { command: '$(winpath "$SCRATCH/bin/tool.cmd")' }
+  npxlike: { command: tool }
 YAML
+mkdir -p "$SCRATCH/bin"
+printf '@echo off\r\necho never run\r\n' > "$SCRATCH/bin/tool.cmd"
 
 # --- 1. mcp call calculator 2+2 over stdio ------------------------------------------------------------
 out=$(run mcp call calc calculator '{"expression":"2+2"}') || fail "mcp call exited $?: $out $(tr -d '\r' < "$SCRATCH/err")"
@@ -60,6 +66,17 @@ grep -q "exited (exited with code" "$SCRATCH/broken.err" || fail "the exit of th
 # CLI11's last line, which only the server's stderr pipe carries (the command line in the message names the option).
 grep -q "^  Run with --help for more information.$" "$SCRATCH/broken.err" ||
   fail "the server's last stderr line was not shown (stderr pipe)"
+
+# --- 3b. batch files (npx is npx.cmd on Windows) are never started through cmd.exe implicitly ---------------------
+for server in script npxlike; do
+  set +e
+  WINEPATH=$(winpath "$SCRATCH/bin") run mcp call "$server" calculator '{"expression":"2+2"}' >/dev/null
+  code=${PIPESTATUS[0]}
+  set -e
+  tr -d '\r' < "$SCRATCH/err" | tee "$SCRATCH/$server.err"
+  [ "$code" = 1 ] || fail "a batch file as $server's command: exit $code, wanted 1"
+  grep -q "batch file.*cmd with the arguments /c" "$SCRATCH/$server.err" || fail "$server: no batch-file advice"
+done
 
 # --- 4. mcp-stdio serving a request piped in from Linux ---------------------------------------------------
 request='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"calculator","arguments":{"expression":"6*7"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
