@@ -72,10 +72,17 @@ ToolResult TellTime(const json& args, const CallContext&) {
   }
   auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   date::zoned_seconds local{zone, now};
-  auto info = local.get_info();
-  const std::string iso = date::format("%FT%T%Ez", local);
-  const std::string offset = date::format("%Ez", local);
-  const std::string weekday = date::format("%A", local);
+  date::sys_info info;
+  std::string iso, offset, weekday;
+  try {  // the zone's rules are read on first use: a damaged database fails here, not in locate_zone
+    info = local.get_info();
+    iso = date::format("%FT%T%Ez", local);
+    offset = date::format("%Ez", local);
+    weekday = date::format("%A", local);
+  } catch (const std::exception& e) {
+    return ToolResult::Error("get_time cannot read the rules of '" + name + "' from " + TimeZoneDatabaseName() +
+                             ": " + e.what());
+  }
   const std::string utc = date::format("%FT%TZ", now);
   json out = {{"timezone", name},
               {"local_time", iso},
