@@ -36,11 +36,9 @@ void RegisterCommands(CLI::App& app, Context& ctx);
 void ParseCommandLine(CLI::App& app, int argc, char** argv);
 
 void RegisterConfigCommands(CLI::App& app, Context& ctx);  // config check, config show
-// The config subcommands only one platform has (commands_posix.cpp: reload; Windows: none yet), added to the group.
-void RegisterPlatformConfigCommands(CLI::App& config_group, Context& ctx);
 void RegisterConfigReloadCommand(CLI::App& config_group, Context& ctx);  // config reload (the group from above)
 // `config check`'s device diagnostics (issue 15) added to a loaded config: cmd_config_devices.cpp asks the engine;
-// on Windows (cmd_config_devices_win32.cpp) the engine is not built yet, so a GPU `device:` gets a warning saying so.
+// on Windows (cmd_config_devices_win32.cpp) the engine is CPU-only, so a GPU `device:` gets a warning saying so.
 void AddDeviceDiagnostics(config::LoadResult& loaded);
 void RegisterToolServerCommand(CLI::App& app, Context& ctx);
 void RegisterDoctorCommand(CLI::App& app, Context& ctx);

@@ -34,7 +34,7 @@ void RegisterConfigCommands(CLI::App& app, Context& ctx) {
               << loaded.warnings().size() << " warning(s))\n";
   });
 
-  RegisterPlatformConfigCommands(*group, ctx);  // between check and show, where `llmdesk config --help` lists them
+  RegisterConfigReloadCommand(*group, ctx);  // between check and show, where `llmdesk config --help` lists them
 
   auto* show = group->add_subcommand("show", "Print the effective configuration");
   auto json = std::make_shared<bool>(false);

@@ -1,5 +1,5 @@
-// `llmdesk config reload`: asks the running stack (control API) to re-read its config. Not in the Windows build
-// yet (no control/ there: docs/WINDOWS.md).
+// `llmdesk config reload`: asks the running stack (control API) to re-read its config, on both systems (Windows has
+// no SIGHUP: this is its only way).
 #include <iostream>
 
 #include "control/control.h"

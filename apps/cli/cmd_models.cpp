@@ -13,6 +13,7 @@
 #include "models/library.h"
 #include "models/prepare.h"
 #include "models/pull.h"
+#include "platform/user_dirs.h"
 #include "signals.h"
 
 namespace llmdesk::cli {
@@ -121,7 +122,7 @@ Result<models::PullResult> PullWithProgress(const config::Config& cfg, const mod
   if (options.library.empty()) return Status::FailedPrecondition("neither XDG_DATA_HOME nor HOME is set: no place for models");
   auto result = models::Pull(ref, options);
   if (result.ok())
-    renderer.Line((result->already_present ? "already there: " : "saved ") + result->path.string() +
+    renderer.Line((result->already_present ? "already there: " : "saved ") + platform::PathToUtf8(result->path) +
                   (result->verified ? " (SHA-256 verified)" : result->already_present ? "" : " (no SHA-256 published: not verified)"));
   else
     renderer.Line("");  // ends a progress bar before the error message
@@ -180,7 +181,7 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
       return void(ctx.exit_code = kExitFailure);
     }
     if (args->json)
-      std::cout << Json{{"path", result->path.string()}, {"name", result->name}, {"sha256", result->sha256},
+      std::cout << Json{{"path", platform::PathToUtf8(result->path)}, {"name", result->name}, {"sha256", result->sha256},
                         {"verified", result->verified}, {"already_present", result->already_present},
                         {"size", result->size}, {"bytes_transferred", result->bytes_transferred},
                         {"resumed_from", result->resumed_from}}

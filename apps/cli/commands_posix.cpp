@@ -16,10 +16,6 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterRpcWorkerCommand(app, ctx);
 }
 
-void RegisterPlatformConfigCommands(CLI::App& config_group, Context& ctx) {
-  RegisterConfigReloadCommand(config_group, ctx);
-}
-
 void ParseCommandLine(CLI::App& app, int argc, char** argv) { app.parse(argc, argv); }
 
 }  // namespace llmdesk::cli

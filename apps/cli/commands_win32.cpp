@@ -27,7 +27,6 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   RegisterModelCommands(app, ctx);
 }
 
-void RegisterPlatformConfigCommands(CLI::App&, Context&) {}  // `config reload` sends SIGHUP: Windows has none
 
 void ParseCommandLine(CLI::App& app, int argc, char** argv) {
   int count = 0;

@@ -9,6 +9,7 @@
 #include "manager/host_os.h"
 #include "manager/port_choice.h"
 #include "manager/spawn.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::manager {
 namespace {
@@ -100,7 +101,7 @@ void Backend::Start() {
     const auto& configured = host_.options().llama_server;
     if (!configured.empty()) {
       if (!IsExecutableFile(configured))
-        return Fail("the engine " + configured.string() + " is not an executable file; run scripts/setup to build it");
+        return Fail("the engine " + platform::PathToUtf8(configured) + " is not an executable file; run scripts/setup to build it");
       engine_ = configured;
     } else {
       auto located = engine::LocateLlamaServer(host_.options().config.engine, config::ProcessEnv());

@@ -31,7 +31,7 @@
 //    health are the HELLO handshake instead of HTTP; a worker busy with its one client counts as healthy.
 //
 // Files: state_dir/KEY.lock (flock; LockFileEx on Windows; holds the manager's PID) and state_dir/KEY.state.json; logs in
-// LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1). KEY is
+// LogFilePath(config, name) = log_dir/KEY/FileNameFor(name).log (capped at 4 MiB, then .1; see LineLog). KEY is
 // "defaults" or "config-<hash of the config path>". state_dir and log_dir must be directories owned by
 // us, not symlinks, not writable by group/others (they are created 0700); files in them are created
 // with O_NOFOLLOW (temp files with mkstemp + rename). Create refuses anything else, naming it.

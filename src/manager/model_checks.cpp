@@ -1,6 +1,5 @@
 // Backend, part 3: the model file before a spawn — an `hf:` entry's local file, and the tool-support warning
 // (issue 11). Both read only local files (models/library.h, models/gguf.h: a bounded header read).
-// Windows: model_checks_win32.cpp (models/ is not in the Windows build yet).
 #include "manager/backend.h"
 #include "models/gguf.h"
 #include "models/library.h"

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "manager/placement.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::manager {
 namespace {
@@ -37,7 +38,7 @@ process::SpawnSpec BuildSpawnSpec(const config::ModelConfig& model, const std::f
     for (const auto& arg : model.command) spec.argv.push_back(ExpandMacros(arg, port, model.model));
     return spec;
   }
-  spec.argv = {llama_server.string(), "-m", model.model, "--host", "127.0.0.1", "--port", std::to_string(port)};
+  spec.argv = {platform::PathToUtf8(llama_server), "-m", model.model, "--host", "127.0.0.1", "--port", std::to_string(port)};
   for (auto& arg : PlacementArgs(model)) spec.argv.push_back(std::move(arg));  // device:, gpu_layers:
   bool has_jinja_flag = false;
   bool has_verbosity_flag = false;

@@ -10,6 +10,7 @@
 
 #include "config/config_diff.h"
 #include "manager/private_files.h"
+#include "platform/user_dirs.h"
 
 namespace llmdesk::manager {
 namespace {
@@ -86,8 +87,10 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::AddBackend(const config::ModelConfig& model) {
-  const std::string log_file = LogFilePath(options_.config, model.name, options_.log_dir).string();
-  auto log = std::make_shared<process::LineLog>(options_.log_ring_lines, log_file);
+  // As a path to the file (UTF-16 on Windows), as UTF-8 text for status and messages.
+  const std::filesystem::path log_path = LogFilePath(options_.config, model.name, options_.log_dir);
+  const std::string log_file = platform::PathToUtf8(log_path);
+  auto log = std::make_shared<process::LineLog>(options_.log_ring_lines, log_path);
   auto hold = std::make_shared<Lease::Hold>();
   std::weak_ptr<CommandQueue> weak_queue = queue_;
   hold->wake = [weak_queue] {

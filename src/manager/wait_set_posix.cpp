@@ -61,7 +61,10 @@ Status WaitSet::Wait(std::optional<std::chrono::milliseconds> timeout, std::vect
     if (errno == EINTR) return Status::Ok();
     return Status::IoError(std::string("epoll_wait failed: ") + strerror(errno));
   }
-  for (int k = 0; k < n; ++k) ready.push_back(events[k].data.u64);
+  for (int k = 0; k < n; ++k) {
+    const uint64_t tag = events[k].data.u64;  // a copy: epoll_event is packed, so no reference may bind to it
+    ready.push_back(tag);
+  }
   return Status::Ok();
 }
 

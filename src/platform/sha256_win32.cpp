@@ -1,4 +1,4 @@
-// models/sha256.h on Windows: CNG (BCryptOpenAlgorithmProvider SHA256, BCryptCreateHash), so no OpenSSL is
+// platform/sha256.h on Windows: CNG (BCryptOpenAlgorithmProvider SHA256, BCryptCreateHash), so no OpenSSL is
 // cross-built for one hash. A failure of these calls means a broken system: the digest is then "",
 // which never matches a published SHA-256, so the pull reports a mismatch instead of keeping an unchecked file.
 #include "platform/sha256.h"

@@ -4,6 +4,7 @@
 #include <system_error>
 #include <utility>
 
+#include "platform/user_dirs.h"
 #include "process/log_file.h"
 #include "process/process.h"
 
@@ -12,8 +13,9 @@ namespace {
 
 // The ring's line when the file cannot be opened: whoever reads the log (llmdesk logs, the API, the desktop app)
 // learns why the file stays empty instead of finding nothing.
-std::string NotWrittenLine(const std::filesystem::path& file, const std::string& why) {
-  return "llmdesk: the log file " + file.string() + " is not written (" + why + ")";
+std::string NotWrittenLine(const std::filesystem::path& file, const LogFileError& error) {
+  return "llmdesk: the log file " + platform::PathToUtf8(file) + " is not written (" + error.reason + ")" +
+         (error.what_to_do.empty() ? "" : ": " + error.what_to_do);
 }
 
 }  // namespace
@@ -23,7 +25,7 @@ LineLog::LineLog(size_t max_lines, std::filesystem::path file, size_t max_file_b
   if (file_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
-  std::string why;
+  LogFileError why;
   file_handle_ = OpenLogFile(file_, /*truncate=*/false, why);
   if (file_handle_ != -1) {
     auto size = std::filesystem::file_size(file_, ec);
@@ -58,10 +60,13 @@ void LineLog::WriteToFile(const std::string& line) {
     std::filesystem::path rotated = file_;
     rotated += ".1";
     std::filesystem::rename(file_, rotated, ec);
-    // Not rotated (a reader holds it without FILE_SHARE_DELETE, a full disk...): keep appending, never truncate what
-    // was not moved away; the next try is another max_file_bytes_ later.
-    std::string why;
-    file_handle_ = OpenLogFile(file_, /*truncate=*/!ec, why);
+    // Not rotated (a reader holds it without FILE_SHARE_DELETE, a full disk...): keep appending rather than empty
+    // what was not moved away, and try again another max_file_bytes_ later; past twice the cap it is emptied after
+    // all, so the file stays bounded.
+    const bool empty_it = !ec || unrotated_bytes_ + file_bytes_ > max_file_bytes_;
+    unrotated_bytes_ = empty_it ? 0 : unrotated_bytes_ + file_bytes_;
+    LogFileError why;
+    file_handle_ = OpenLogFile(file_, /*truncate=*/empty_it, why);
     file_bytes_ = 0;
     if (file_handle_ == -1) {
       ring_.push_back(NotWrittenLine(file_, why));

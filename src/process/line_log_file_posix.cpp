@@ -9,13 +9,13 @@
 
 namespace llmdesk::process {
 
-intptr_t OpenLogFile(const std::filesystem::path& file, bool truncate, std::string& why) {
+intptr_t OpenLogFile(const std::filesystem::path& file, bool truncate, LogFileError& error) {
   const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0),
                       0600);
   if (fd >= 0) return fd;
-  const int error = errno;
-  why = std::strerror(error);
-  if (error == ELOOP) why += ": it is a symbolic link, and llmdesk never writes through one; remove it";
+  const int code = errno;
+  error.reason = std::strerror(code);
+  if (code == ELOOP) error.what_to_do = "it is a symbolic link, and llmdesk never writes through one; remove it";
   return -1;
 }
 

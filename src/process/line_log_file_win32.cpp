@@ -7,19 +7,20 @@
 
 namespace llmdesk::process {
 
-intptr_t OpenLogFile(const std::filesystem::path& file, bool truncate, std::string& why) {
+intptr_t OpenLogFile(const std::filesystem::path& file, bool truncate, LogFileError& error) {
   // FILE_FLAG_OPEN_REPARSE_POINT opens a link itself instead of its target, so it can be recognised and refused.
   HANDLE h = CreateFileW(file.c_str(), FILE_APPEND_DATA | (truncate ? GENERIC_WRITE : 0),
                          FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
                          FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) {
-    why = platform::ErrorText(GetLastError());
+    error.reason = platform::ErrorText(GetLastError());
     return -1;
   }
   BY_HANDLE_FILE_INFORMATION info{};
   if (GetFileInformationByHandle(h, &info) && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
     CloseHandle(h);
-    why = "it is a symbolic link or junction, and llmdesk never writes through one; remove it";
+    error.reason = "a reparse point";
+    error.what_to_do = "it is a symbolic link or junction, and llmdesk never writes through one; remove it";
     return -1;
   }
   if (truncate) {

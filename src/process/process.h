@@ -30,7 +30,8 @@
 //  exit_handle() and output_handle(): epoll/poll on POSIX, WaitForMultipleObjects on Windows.
 //
 // LineLog: a bounded ring buffer of output lines plus an optional log file capped in size (rotated to
-//   FILE.1). Thread-safe: the supervisor appends, any thread reads the tail.
+//   FILE.1; when FILE cannot be renamed it grows to twice the cap before it is emptied). Thread-safe: the
+//   supervisor appends, any thread reads the tail.
 #pragma once
 
 #include <sys/types.h>
@@ -118,6 +119,7 @@ class LineLog {
   std::deque<std::string> ring_;
   intptr_t file_handle_ = -1;  // the open file: an fd on POSIX, a HANDLE on Windows (line_log_file_*.cpp); -1: none
   size_t file_bytes_ = 0;
+  size_t unrotated_bytes_ = 0;  // kept in FILE by rotations whose rename failed
 };
 
 // ---- Supervised children --------------------------------------------------------------------------

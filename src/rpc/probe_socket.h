@@ -1,6 +1,6 @@
 // rpc/probe_socket.h — the TCP client CheckWorker talks through (private to src/rpc): non-blocking, every wait
 // bounded by a deadline. One implementation per system: probe_socket_posix.cpp (BSD sockets, poll),
-// probe_socket_win32.cpp (Winsock, WSAPoll). IPv4 only, as llama.cpp's RPC client.
+// probe_socket_win32.cpp (Winsock, select). IPv4 only, as llama.cpp's RPC client.
 #pragma once
 
 #include <chrono>

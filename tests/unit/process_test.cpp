@@ -190,15 +190,21 @@ TEST(LineLog, KeepsTheLastLinesAndRotatesTheFile) {
 }
 
 // A rotation that cannot move the file away (here x.log.1 is a folder; on Windows a reader without
-// FILE_SHARE_DELETE) keeps appending: no line is lost to the truncation of a file that was not moved.
-TEST(LineLog, KeepsEveryLineWhenTheFileCannotBeRotated) {
+// FILE_SHARE_DELETE) keeps appending up to twice the cap: no line is lost to the truncation of a file that was not
+// moved; past that it is emptied, so the file stays bounded.
+TEST(LineLog, KeepsLinesWhenTheFileCannotBeRotatedYetStaysBounded) {
   test::TempDir dir;
   auto file = dir.path() / "x.log";
   std::filesystem::create_directories(dir.path() / "x.log.1" / "keep");
   LineLog log(3, file, 100);
-  for (int k = 0; k < 20; ++k) log.Add("line " + std::to_string(k) + " ..........");
+  for (int k = 0; k < 10; ++k) log.Add("line " + std::to_string(k) + " ..........");  // 19 bytes each: 190
   std::string text = test::ReadFileBytes(file);
-  for (int k = 0; k < 20; ++k) EXPECT_THAT(text, HasSubstr("line " + std::to_string(k) + " ")) << k;
+  for (int k = 0; k < 10; ++k) EXPECT_THAT(text, HasSubstr("line " + std::to_string(k) + " ")) << k;
+  for (int k = 10; k < 200; ++k) {
+    log.Add("line " + std::to_string(k) + " ..........");
+    ASSERT_LE(std::filesystem::file_size(file), 220u) << k;
+  }
+  EXPECT_THAT(test::ReadFileBytes(file), HasSubstr("line 199 "));
   EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "x.log.1" / "keep"));
 }
 

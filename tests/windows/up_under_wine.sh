@@ -7,6 +7,7 @@
 #   2. `llmdesk.exe up` finds llama-server.exe beside itself, reports the held port, naming the holder llmdesk.exe —
 #      or, where the OS reports no owner PID (Wine 8), printing that as a WINE GAP —, falls back to the next port of
 #      the range and reaches ready; the gateway of that `up` answers a chat completion with the model's text.
+#   2b. `llmdesk.exe config reload` (the control API: Windows has no SIGHUP) registers a model added to the file.
 #   3. `taskkill /PID <llmdesk.exe> /F` (no chance to clean up) leaves no llama-server.exe: the engine's Job Object
 #      (KILL_ON_JOB_CLOSE) ends it with llmdesk.exe; its port stops answering.
 # A missing zip or TESTMODEL fails the test (never a skip). Every wait is bounded; everything started is stopped.
@@ -95,6 +96,13 @@ reply=$(curl -sS --max-time 120 "http://127.0.0.1:$GATEWAY/v1/chat/completions" 
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); m=r["choices"][0]["message"]["content"]
 assert m==sys.argv[2], m' "$reply" "$TEXT" || fail "the gateway did not answer \"$TEXT\": $reply"
 echo "gateway answered: $TEXT"
+
+# --- 2b. config reload through the control API (Windows has no SIGHUP): a model added to the file is registered ----
+printf "  second: { model: '%s' }\n" "$(winpath "$SCRATCH/hello.gguf")" >>"$SCRATCH/llm_backends.yaml"
+reload=$(cd "$SCRATCH/app" && timeout 120 "$WINE" ./llmdesk.exe --config "$(winpath "$SCRATCH/llm_backends.yaml")" \
+  config reload </dev/null 2>&1 | tr -d '\r') || fail "config reload failed: $reload"
+echo "config reload: $reload"
+grep -q "added: second" <<<"$reload" || fail "config reload did not report the added model: $reload"
 
 # --- 3. taskkill /F of llmdesk.exe leaves no llama-server.exe --------------------------------------------------
 "$WINE" taskkill /PID "$LLMDESK_PID" /F </dev/null >"$SCRATCH/taskkill.log" 2>&1 ||
