@@ -12,6 +12,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "platform/files.h"
 #include "platform/sha256.h"
 #include "platform/utf16.h"
 #include "tools/tz_database.h"
@@ -26,21 +27,6 @@ constexpr std::array<std::string_view, 14> kReadByDateTz = {
     "africa",       "antarctica",   "asia",    "australasia", "backward",    "etcetera", "europe",
     "pacificnew",   "northamerica", "southamerica", "systemv", "leapseconds", "version", "windowsZones.xml"};
 constexpr std::uintmax_t kMaxFileBytes = 1 << 20;  // the largest, windowsZones.xml, is ~50 KB
-
-// The folder llmdesk.exe runs from (GetModuleFileNameW, growing the buffer for long paths); empty on failure.
-std::filesystem::path ProgramFolder() {
-  std::wstring buffer(MAX_PATH, L'\0');
-  while (buffer.size() <= 32768) {  // Windows' longest path
-    const DWORD n = GetModuleFileNameW(nullptr, buffer.data(), static_cast<DWORD>(buffer.size()));
-    if (n == 0) return {};
-    if (n < buffer.size()) {
-      buffer.resize(n);
-      return std::filesystem::path(buffer).parent_path();
-    }
-    buffer.resize(buffer.size() * 2);
-  }
-  return {};
-}
 
 // `wide` in the ANSI code page, or nullopt when some character has no exact equivalent there.
 std::optional<std::string> InAnsiCodePage(const std::wstring& wide) {
@@ -68,7 +54,7 @@ struct Location {
 // its 8.3 short name when the volume has them.
 Location Locate() {
   Location at;
-  const std::filesystem::path program = ProgramFolder();
+  const std::filesystem::path program = platform::ExecutablePath().parent_path();
   if (program.empty()) {
     at.problem = "get_time cannot tell which folder llmdesk.exe runs from (" + platform::ErrorText(GetLastError()) +
                  "), so it cannot find its time zone database (the folder 'tzdata' beside llmdesk.exe)";
