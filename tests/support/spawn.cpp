@@ -1,9 +1,11 @@
 #include "support/spawn.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +147,10 @@ Spawned SpawnProcess(const SpawnOptions& options) {
     if (!keep_out) dup2(child_out.get(), STDOUT_FILENO);
     if (merge) dup2(STDOUT_FILENO, STDERR_FILENO);
     else if (!keep_err) dup2(child_err.get(), STDERR_FILENO);
+    // Only stdio reaches the program (as in Child::Spawn): an inherited copy of a stack's keep-alive socket
+    // would keep it open after the stack closed it, and its peer would wait for an answer nobody sends.
+    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+      for (int fd = 3; fd < 4096; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);  // the status pipe is CLOEXEC already
     execvpe(argv[0], argv.data(), envp.data());
     int err = errno;
     [[maybe_unused]] ssize_t ignored = write(status_w.get(), &err, sizeof(err));

@@ -103,6 +103,30 @@ TEST(Child, DoesNotInheritOurFileDescriptors) {
   EXPECT_EQ(WaitExit(**self).code, 0);
 }
 
+// RunCapture (engine --version, --list-devices) runs while the stack's HTTP connections are open: a copy of one
+// in the program would keep it open after the stack closed it (a keep-alive peer then waits 60 s for nothing).
+TEST(RunCapture, DoesNotInheritOurFileDescriptors) {
+  test::TempDir dir;
+  UniqueFd leaky(open(dir.Write("f", "x").c_str(), O_RDONLY));  // deliberately without O_CLOEXEC
+  ASSERT_TRUE(leaky.valid());
+  const std::string fd = std::to_string(leaky.get());
+  auto run = RunCapture({"sh", "-c", "if test -e /proc/$$/fd/" + fd + "; then echo leaked; else echo clean; fi; "
+                                     "test -e /proc/$$/fd/1 && echo stdout"},
+                        10s);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->output, "clean\nstdout\n");
+}
+
+// The same for the tests' own spawner (the npm clients, node): it leaked the stack's sockets into node.
+TEST(TestSpawn, DoesNotInheritOurFileDescriptors) {
+  test::TempDir dir;
+  UniqueFd leaky(open(dir.Write("f", "x").c_str(), O_RDONLY));  // deliberately without O_CLOEXEC
+  ASSERT_TRUE(leaky.valid());
+  auto r = test::RunCommand({"sh", "-c", "test -e /proc/$$/fd/" + std::to_string(leaky.get()) + " && echo leaked || echo clean"}, 10s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "clean\n");
+}
+
 TEST(Child, MissingProgramIsNotFound) {
   auto child = Child::Spawn({{"llmdesk-no-such-program"}});
   ASSERT_FALSE(child.ok());
