@@ -34,7 +34,8 @@ Result<RunOutput> RunCapture(const std::vector<std::string>& argv, std::chrono::
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   // As Child::Spawn does: nothing but stdio reaches the program. Sockets accepted by asio or opened by libcurl
   // have no O_CLOEXEC; a program holding a copy of a keep-alive connection keeps it open after our own side closes
-  // it, so the peer sees no FIN, reuses it, and waits for an answer nobody will send (a tools/call hung 60 s so).
+  // it, so the peer sees no FIN, reuses it, and waits for an answer nobody will send (a tools/call hung 60 s so in
+  // CI, where the tests' own spawner had leaked the stack's sockets into node).
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
